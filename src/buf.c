@@ -1,0 +1,80 @@
+/* buf.c -- growable buffer; see buf.h. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+
+static int reserve(struct sg_buf *b, size_t extra)
+{
+    size_t need, cap;
+    char *p;
+
+    if (extra > SIZE_MAX / 2 - b->len)
+        return SG_ENOMEM;
+    need = b->len + extra + 1;
+    if (need <= b->cap)
+        return SG_OK;
+    cap = b->cap ? b->cap : 256;
+    while (cap < need)
+        cap *= 2;
+    p = realloc(b->data, cap);
+    if (!p)
+        return SG_ENOMEM;
+    b->data = p;
+    b->cap = cap;
+    return SG_OK;
+}
+
+int sg_buf_append(struct sg_buf *b, const char *s, size_t len)
+{
+    if (reserve(b, len) != SG_OK)
+        return SG_ENOMEM;
+    memcpy(b->data + b->len, s, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+    return SG_OK;
+}
+
+int sg_buf_puts(struct sg_buf *b, const char *s)
+{
+    return sg_buf_append(b, s, strlen(s));
+}
+
+int sg_buf_printf(struct sg_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (reserve(b, 64) != SG_OK)
+        return SG_ENOMEM;
+    va_start(ap, fmt);
+    n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return SG_EINVAL;
+    if ((size_t)n >= b->cap - b->len) {
+        if (reserve(b, (size_t)n) != SG_OK)
+            return SG_ENOMEM;
+        va_start(ap, fmt);
+        vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+    }
+    b->len += (size_t)n;
+    return SG_OK;
+}
+
+void sg_buf_reset(struct sg_buf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+void sg_buf_free(struct sg_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}

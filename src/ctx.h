@@ -1,0 +1,30 @@
+/* ctx.h -- the per-worker context passed down every call chain.
+ *
+ * Built once when a worker starts (and again after a reload): the
+ * configuration, the Redis connection, the compiled routes. Nothing else
+ * in the program holds mutable state across requests.
+ */
+#ifndef SG_CTX_H
+#define SG_CTX_H
+
+#include "config.h"
+#include "router.h"
+#include "store.h"
+
+struct sg_ctx {
+    const struct sg_config *cfg; /* borrowed */
+    struct sg_store *store;
+    struct sg_router *router;
+};
+
+/* Build a context for cfg (borrowed, must outlive it). Does not connect
+ * to Redis. NULL with a reason in err when something the config names
+ * cannot be loaded. Also used by the master to vet a reloaded config. */
+struct sg_ctx *sg_ctx_new(const struct sg_config *cfg, char *err,
+                          size_t errlen);
+void sg_ctx_free(struct sg_ctx *ctx);
+
+/* Wall-clock milliseconds since the epoch. */
+int64_t sg_now_ms(void);
+
+#endif

@@ -1,0 +1,52 @@
+/* handle_health.c -- GET /health and GET /ready.
+ *
+ * /health is liveness: it touches nothing, so a load balancer can tell a
+ * live worker from a dead one even while Redis is down. /ready is
+ * readiness: one pipelined round trip to Redis that pings, writes, reads
+ * back and deletes a probe key, so it fails for a read-only replica or a
+ * full memory as well as for a dead server.
+ */
+#include "handlers.h"
+
+int sg_handle_health(struct sg_ctx *ctx, struct sg_request *req,
+                     struct sg_response *res)
+{
+    json_object *data = json_object_new_object();
+
+    if (!data)
+        return SG_ENOMEM;
+    json_object_object_add(data, "status", json_object_new_string("ok"));
+    return sg_response_ok(res, 200, data);
+}
+
+static json_object *ready_data(const char *status, const char *redis)
+{
+    json_object *data = json_object_new_object();
+    json_object *checks = json_object_new_object();
+
+    if (!data || !checks) {
+        json_object_put(data);
+        json_object_put(checks);
+        return NULL;
+    }
+    json_object_object_add(checks, "redis", json_object_new_string(redis));
+    json_object_object_add(data, "status", json_object_new_string(status));
+    json_object_object_add(data, "checks", checks);
+    return data;
+}
+
+int sg_handle_ready(struct sg_ctx *ctx, struct sg_request *req,
+                    struct sg_response *res)
+{
+    const char *detail;
+    json_object *data;
+
+    if (sg_store_probe(ctx->store, &detail) == SG_OK) {
+        if (!(data = ready_data("ok", "ok")))
+            return SG_ENOMEM;
+        return sg_response_ok(res, 200, data);
+    }
+    if (!(data = ready_data("unavailable", detail)))
+        return SG_ENOMEM;
+    return sg_response_error(res, SG_API_STORE_UNAVAILABLE, NULL, data);
+}

@@ -1,0 +1,201 @@
+/* main.c -- command line and choice of mode; nothing else.
+ *
+ * One binary runs four ways, chosen from how it was started:
+ *   --listen ADDRESS          standalone FastCGI server (nginx)
+ *   fd 0 a listening socket   spawned by the web server (lighttpd, mod_fcgid)
+ *   GATEWAY_INTERFACE set     plain CGI, one request
+ *   --check-config            validate the configuration and exit
+ * The configuration file is --config, else $SESSIONGATE_CONFIG, else
+ * SYSCONFDIR/sessiongate/sessiongate.conf.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctx.h"
+#include "log.h"
+#include "server.h"
+#include "transport.h"
+
+#ifndef SG_SYSCONFDIR
+#define SG_SYSCONFDIR "/etc"
+#endif
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "dev"
+#endif
+
+struct options {
+    const char *config_path;
+    const char *listen;
+    int workers; /* -1: from the config */
+    bool check_config;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: sessiongate [--config FILE] [--listen unix:PATH|HOST:PORT]"
+            " [--workers N]\n"
+            "       sessiongate --check-config [--config FILE]\n"
+            "       sessiongate --version | --help\n"
+            "\n"
+            "Started by a web server with a listening socket on fd 0 it "
+            "serves FastCGI;\n"
+            "with GATEWAY_INTERFACE set it answers one CGI request; with "
+            "--listen it\n"
+            "is a standalone pre-forking FastCGI server. The config file "
+            "is --config,\n"
+            "else $SESSIONGATE_CONFIG, else %s/sessiongate/sessiongate.conf.\n",
+            SG_SYSCONFDIR);
+}
+
+static int parse_workers(const char *s)
+{
+    char *end;
+    long n = strtol(s, &end, 10);
+
+    return (*s && !*end && n >= 0 && n <= 256) ? (int)n : -2;
+}
+
+/* 0 to go on, else the exit status + 1. */
+static int parse_args(int argc, char **argv, struct options *o)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"listen", required_argument, NULL, 'l'},
+        {"workers", required_argument, NULL, 'w'},
+        {"check-config", no_argument, NULL, 't'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+
+    o->workers = -1;
+    while ((c = getopt_long(argc, argv, "c:l:w:tVh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c': o->config_path = optarg; break;
+        case 'l': o->listen = optarg; break;
+        case 'w':
+            if ((o->workers = parse_workers(optarg)) < 0) {
+                fprintf(stderr, "sessiongate: --workers takes 0 to 256\n");
+                return 3;
+            }
+            break;
+        case 't': o->check_config = true; break;
+        case 'V': printf("sessiongate %s\n", PACKAGE_VERSION); return 1;
+        case 'h': usage(stdout); return 1;
+        default: usage(stderr); return 3;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "sessiongate: unexpected argument '%s'\n",
+                argv[optind]);
+        return 3;
+    }
+    if (!o->config_path)
+        o->config_path = getenv("SESSIONGATE_CONFIG");
+    if (!o->config_path)
+        o->config_path = SG_SYSCONFDIR "/sessiongate/sessiongate.conf";
+    return 0;
+}
+
+/* Vet everything the config names (files, keys) by building a context
+ * once, so a master never forks workers that cannot start. */
+static bool vet_config(const struct sg_config *cfg, char *err, size_t errlen)
+{
+    struct sg_ctx *ctx = sg_ctx_new(cfg, err, errlen);
+
+    sg_ctx_free(ctx);
+    return ctx != NULL;
+}
+
+static int run_cgi(struct sg_config *cfg)
+{
+    char err[512];
+    struct sg_ctx *ctx = sg_ctx_new(cfg, err, sizeof(err));
+
+    if (!ctx) {
+        sg_log_error("%s", err);
+        sg_cgi_fail();
+        sg_config_free(cfg);
+        return 1;
+    }
+    sg_cgi_serve(ctx);
+    sg_ctx_free(ctx);
+    sg_config_free(cfg);
+    return 0;
+}
+
+static int run_fastcgi(const struct options *o, struct sg_config *cfg)
+{
+    struct sg_server srv = {.config_path = o->config_path, .cfg = cfg};
+    char err[512];
+
+    srv.workers = o->workers >= 0 ? o->workers : cfg->workers;
+    if (o->listen) {
+        if (srv.workers < 0)
+            srv.workers = 2;
+        srv.listen_fd = sg_server_listen(o->listen, cfg->socket_mode, err,
+                                         sizeof(err));
+        if (srv.listen_fd < 0) {
+            sg_log_error("cannot listen: %s", err);
+            sg_config_free(cfg);
+            return 1;
+        }
+        if (strncmp(o->listen, "unix:", 5) == 0)
+            srv.unix_path = o->listen + 5;
+        sg_log_info("listening on %s", o->listen);
+    } else if (srv.workers < 0) {
+        srv.workers = 0;
+    }
+    return sg_server_run(&srv);
+}
+
+int main(int argc, char **argv)
+{
+    struct options o = {0};
+    struct sg_config *cfg;
+    char err[512];
+    int rc = parse_args(argc, argv, &o);
+    bool cgi;
+
+    if (rc)
+        return rc - 1;
+    sg_fcgi_init();
+    cgi = !o.listen && !o.check_config && !sg_fcgi_fd0_is_listener() &&
+          getenv("GATEWAY_INTERFACE");
+    if (!o.listen && !o.check_config && !cgi &&
+        !sg_fcgi_fd0_is_listener()) {
+        fprintf(stderr, "sessiongate: not started by a web server; use "
+                        "--listen ADDRESS to serve FastCGI (see --help)\n");
+        return 2;
+    }
+    cfg = sg_config_load(o.config_path, err, sizeof(err));
+    if (cfg && cgi) {
+        sg_log_set_level(cfg->log_level);
+        return run_cgi(cfg); /* builds its context once, vetting included */
+    }
+    if (cfg && !vet_config(cfg, err, sizeof(err))) {
+        sg_config_free(cfg);
+        cfg = NULL;
+    }
+    if (!cfg) {
+        if (o.check_config) {
+            fprintf(stderr, "%s\n", err);
+            return 1;
+        }
+        sg_log_error("%s", err);
+        if (cgi)
+            sg_cgi_fail();
+        return 1;
+    }
+    sg_log_set_level(cfg->log_level);
+    if (o.check_config) {
+        printf("%s: configuration is valid\n", o.config_path);
+        sg_config_free(cfg);
+        return 0;
+    }
+    return run_fastcgi(&o, cfg);
+}

@@ -1,0 +1,226 @@
+/* request.c -- from server parameters to a struct sg_request.
+ *
+ * Web servers disagree on how they present the path: Apache and CGI split
+ * it into SCRIPT_NAME (the mount) and PATH_INFO (the route), while
+ * lighttpd and nginx may give only REQUEST_URI. PATH_INFO, when present,
+ * is taken as the route relative to the mount; otherwise the path part of
+ * REQUEST_URI is kept whole and the router finds the route as its suffix
+ * (see router.c). Nothing here decodes percent-escapes: routes are plain
+ * ASCII, so an escaped path simply matches nothing.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "crypto.h"
+#include "request.h"
+
+static const char *param_or_empty(sg_param_fn param, void *arg,
+                                  const char *name)
+{
+    const char *v = param(arg, name);
+    return v ? v : "";
+}
+
+static const char *param_or_null(sg_param_fn param, void *arg,
+                                 const char *name)
+{
+    const char *v = param(arg, name);
+    return v && *v ? v : NULL;
+}
+
+bool sg_request_id_is_sane(const char *s)
+{
+    size_t n = 0;
+
+    if (!s)
+        return false;
+    for (; s[n]; n++) {
+        char c = s[n];
+        if (n >= SG_REQUEST_ID_MAX)
+            return false;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+            return false;
+    }
+    return n > 0;
+}
+
+static void init_path(struct sg_request *req, sg_param_fn param, void *arg)
+{
+    const char *path_info = param(arg, "PATH_INFO");
+    const char *uri = param(arg, "REQUEST_URI");
+    const char *q;
+
+    if (path_info && *path_info) {
+        req->path = path_info;
+        req->path_len = strlen(path_info);
+        req->path_is_relative = true;
+    } else if (uri && *uri) {
+        req->path = uri;
+        req->path_len = strcspn(uri, "?#");
+    } else {
+        /* Plain CGI without PATH_INFO: the script itself is the mount. */
+        req->path = "/";
+        req->path_len = 1;
+        req->path_is_relative = true;
+    }
+    req->query = param_or_empty(param, arg, "QUERY_STRING");
+    if (!*req->query && uri && (q = strchr(uri, '?')))
+        req->query = q + 1;
+}
+
+static void init_body(struct sg_request *req, sg_param_fn param, void *arg,
+                      size_t max_body)
+{
+    const char *cl = param(arg, "CONTENT_LENGTH");
+    unsigned long long n;
+    char *end;
+
+    req->body = "";
+    if (!cl || !*cl)
+        return;
+    errno = 0;
+    n = strtoull(cl, &end, 10);
+    if (errno || *end || *cl == '-' || *cl == '+') {
+        req->body_invalid = true;
+        return;
+    }
+    if (n > max_body) {
+        req->body_too_large = true;
+        return;
+    }
+    req->content_length = (size_t)n;
+}
+
+void sg_request_init(struct sg_request *req, sg_param_fn param, void *arg,
+                     size_t max_body, int64_t now_ms)
+{
+    const char *rid = param(arg, "HTTP_X_REQUEST_ID");
+    const char *role = param(arg, "FCGI_ROLE");
+
+    memset(req, 0, sizeof(*req));
+    req->now_ms = now_ms;
+    req->method = param_or_empty(param, arg, "REQUEST_METHOD");
+    req->head = strcmp(req->method, "HEAD") == 0;
+    req->authorizer = role && strcmp(role, "AUTHORIZER") == 0;
+    init_path(req, param, arg);
+    req->content_type = param_or_null(param, arg, "CONTENT_TYPE");
+    req->authorization = param_or_null(param, arg, "HTTP_AUTHORIZATION");
+    req->cookie = param_or_null(param, arg, "HTTP_COOKIE");
+    req->user_agent = param_or_null(param, arg, "HTTP_USER_AGENT");
+    req->remote_addr = param_or_empty(param, arg, "REMOTE_ADDR");
+    req->forwarded_for = param_or_null(param, arg, "HTTP_X_FORWARDED_FOR");
+    req->session_header = param_or_null(param, arg, "HTTP_X_SESSION_ID");
+    req->origin = param_or_null(param, arg, "HTTP_ORIGIN");
+    req->referer = param_or_null(param, arg, "HTTP_REFERER");
+    init_body(req, param, arg, max_body);
+    if (sg_request_id_is_sane(rid))
+        memcpy(req->request_id, rid, strlen(rid) + 1);
+    else if (sg_random_hex(req->request_id, sizeof(req->request_id), 16))
+        strcpy(req->request_id, "unavailable");
+}
+
+bool sg_request_is_json(const struct sg_request *req)
+{
+    const char *ct = req->content_type;
+    static const char json[] = "application/json";
+
+    if (!ct)
+        return false;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    if (strncasecmp(ct, json, sizeof(json) - 1))
+        return false;
+    ct += sizeof(json) - 1;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    return *ct == '\0' || *ct == ';';
+}
+
+/* Count the keys of the top-level object by scanning the raw text: a
+ * string at depth 1 followed by ':' is a key. The text is known to be
+ * valid JSON when this runs, so the scan only tracks strings and depth. */
+static size_t count_top_level_keys(const char *s, size_t len)
+{
+    size_t keys = 0, i = 0;
+    int depth = 0;
+
+    while (i < len) {
+        char c = s[i++];
+        if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        } else if (c == '"') {
+            while (i < len && s[i] != '"')
+                i += s[i] == '\\' ? 2 : 1;
+            i++;
+            if (depth != 1)
+                continue;
+            while (i < len && strchr(" \t\r\n", s[i]))
+                i++;
+            if (i < len && s[i] == ':')
+                keys++;
+        }
+    }
+    return keys;
+}
+
+int sg_request_parse_json(struct sg_request *req, const char **why)
+{
+    json_tokener *tok = json_tokener_new_ex(32);
+    json_object *obj;
+    size_t used;
+
+    if (!tok)
+        return SG_ENOMEM;
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+    obj = json_tokener_parse_ex(tok, req->body, (int)req->body_len);
+    used = json_tokener_get_parse_end(tok);
+    if (!obj || json_tokener_get_error(tok) != json_tokener_success) {
+        json_tokener_free(tok);
+        json_object_put(obj);
+        *why = "The body is not valid JSON.";
+        return SG_EINVAL;
+    }
+    json_tokener_free(tok);
+    while (used < req->body_len && strchr(" \t\r\n", req->body[used]))
+        used++;
+    if (used != req->body_len) {
+        *why = "The body has data after the JSON value.";
+    } else if (!json_object_is_type(obj, json_type_object)) {
+        *why = "The body must be a JSON object.";
+    } else if (count_top_level_keys(req->body, req->body_len) !=
+               (size_t)json_object_object_length(obj)) {
+        *why = "The body repeats a field.";
+    } else {
+        req->json = obj;
+        return SG_OK;
+    }
+    json_object_put(obj);
+    return SG_EINVAL;
+}
+
+int sg_request_json_string(const struct sg_request *req, const char *name,
+                           size_t max, const char **out, size_t *len)
+{
+    json_object *v;
+
+    if (!req->json || !json_object_object_get_ex(req->json, name, &v) || !v)
+        return SG_ENOTFOUND;
+    if (!json_object_is_type(v, json_type_string))
+        return SG_EINVAL;
+    *out = json_object_get_string(v);
+    *len = (size_t)json_object_get_string_len(v);
+    if (*len > max || memchr(*out, '\0', *len))
+        return SG_EINVAL;
+    return SG_OK;
+}
+
+void sg_request_release(struct sg_request *req)
+{
+    json_object_put(req->json);
+    req->json = NULL;
+}

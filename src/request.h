@@ -1,0 +1,88 @@
+/* request.h -- one client request, independent of FastCGI or CGI.
+ *
+ * The transport builds a struct sg_request from the server's parameters
+ * through a lookup callback, reads the body (never more than the limit),
+ * and hands it to the application. Every string is borrowed from the
+ * transport and lives until the response is written; the request owns
+ * only its parsed JSON body, released by sg_request_release().
+ */
+#ifndef SG_REQUEST_H
+#define SG_REQUEST_H
+
+#include <json-c/json.h>
+
+#include "sg.h"
+
+#define SG_REQUEST_ID_MAX 128
+#define SG_ROUTE_PARAMS_MAX 2
+
+/* Look up a server parameter (CGI environment variable) by name; NULL
+ * when it is not set. */
+typedef const char *(*sg_param_fn)(void *arg, const char *name);
+
+struct sg_request {
+    const char *method;
+    const char *path;     /* route path candidate, not NUL-terminated */
+    size_t path_len;
+    bool path_is_relative; /* from PATH_INFO: already relative to mount */
+    const char *query;     /* "" when none */
+    const char *content_type;
+    const char *authorization;
+    const char *cookie;
+    const char *user_agent;
+    const char *remote_addr;
+    const char *forwarded_for;
+    const char *session_header; /* X-Session-ID sent by the client */
+    const char *origin;
+    const char *referer;
+    bool authorizer; /* FastCGI Authorizer role */
+    bool head;       /* HEAD: answer as GET, send no body */
+
+    size_t content_length; /* as announced by the server */
+    bool body_too_large;   /* announced length over max_body_bytes */
+    bool body_invalid;     /* CONTENT_LENGTH unparsable */
+    const char *body;      /* body_len bytes, NUL-terminated */
+    size_t body_len;
+
+    int64_t now_ms; /* request start, from the transport's clock */
+    char request_id[SG_REQUEST_ID_MAX + 1];
+
+    /* set by the router */
+    const char *params[SG_ROUTE_PARAMS_MAX];
+    size_t param_lens[SG_ROUTE_PARAMS_MAX];
+
+    /* set by sg_request_parse_json */
+    json_object *json;
+};
+
+/* Fill req from the server's parameters. max_body is the configured body
+ * limit: CONTENT_LENGTH above it sets body_too_large and the transport
+ * must not read the body. Generates a request id unless the client sent a
+ * sane one. Never fails: odd input is recorded and judged by the router. */
+void sg_request_init(struct sg_request *req, sg_param_fn param, void *arg,
+                     size_t max_body, int64_t now_ms);
+
+/* True when s is acceptable as an echoed X-Request-ID: 1 to 128 of
+ * [A-Za-z0-9._-]. */
+bool sg_request_id_is_sane(const char *s);
+
+/* Whether the Content-Type is application/json (parameters such as
+ * charset=utf-8 allowed, case-insensitive). */
+bool sg_request_is_json(const struct sg_request *req);
+
+/* Parse the body as one JSON object into req->json. SG_EINVAL (with a
+ * human reason in *why) for anything else: invalid JSON, trailing bytes,
+ * a non-object, or a key repeated at the top level (json-c would keep the
+ * last one silently; a repeated field is ambiguous, so it is refused). */
+int sg_request_parse_json(struct sg_request *req, const char **why);
+
+/* A top-level string field of the JSON body. SG_ENOTFOUND when absent
+ * (or null), SG_EINVAL when not a string, contains NUL, or is longer than
+ * max bytes. *out borrows from req->json. */
+int sg_request_json_string(const struct sg_request *req, const char *name,
+                           size_t max, const char **out, size_t *len);
+
+/* Release what the request owns (the parsed body). */
+void sg_request_release(struct sg_request *req);
+
+#endif

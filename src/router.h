@@ -1,0 +1,60 @@
+/* router.h -- method + path to a route, compiled once per worker.
+ *
+ * A route table is a static array of struct sg_route, each carrying its
+ * flags (body, authentication, role, rate-limit policy) as cgit's command
+ * table does, so handlers hold only their own logic. Paths are literal
+ * ("/auth/verify") or have {name} segments ("/sessions/{id}") that are
+ * compiled to PCRE2 patterns once, when the router is built.
+ */
+#ifndef SG_ROUTER_H
+#define SG_ROUTER_H
+
+#include "request.h"
+#include "response.h"
+
+struct sg_ctx;
+
+typedef int (*sg_handler_fn)(struct sg_ctx *ctx, struct sg_request *req,
+                             struct sg_response *res);
+
+enum sg_route_flags {
+    SG_ROUTE_JSON = 1 << 0,  /* needs a JSON object body */
+    SG_ROUTE_STORE = 1 << 1, /* needs Redis: 503 at once when it is down */
+    SG_ROUTE_AUTH = 1 << 2,  /* needs a valid bearer token */
+    SG_ROUTE_ADMIN = 1 << 3, /* needs role admin (implies AUTH) */
+};
+
+struct sg_route {
+    const char *method;
+    const char *path;
+    unsigned flags;
+    const char *limit; /* rate-limit policy name, or NULL */
+    sg_handler_fn handler;
+};
+
+enum sg_match {
+    SG_MATCH_OK,
+    SG_MATCH_NOT_FOUND,
+    SG_MATCH_BAD_METHOD, /* path known, method not: see allow */
+};
+
+struct sg_router;
+
+/* Compile routes[0..n). NULL (with a log line) if a pattern does not
+ * compile, which is a programming error. The table must outlive the
+ * router. */
+struct sg_router *sg_router_new(const struct sg_route *routes, size_t n);
+void sg_router_free(struct sg_router *r);
+
+/* Match the request's method and path. On SG_MATCH_OK *route is set and
+ * req->params hold the {name} segments (borrowed from req->path). On
+ * SG_MATCH_BAD_METHOD allow receives the "Allow" header value ("GET, HEAD"
+ * style). HEAD matches GET routes. When the path is not relative
+ * (REQUEST_URI), the route is the longest suffix of the path, starting at
+ * a '/', that names a route: "/api/v1/auth/verify" finds "/auth/verify"
+ * whatever the mount point. A single trailing '/' is ignored. */
+enum sg_match sg_router_match(struct sg_router *r, struct sg_request *req,
+                              const struct sg_route **route, char *allow,
+                              size_t allowlen);
+
+#endif

@@ -1,0 +1,408 @@
+/* server.c -- the process model.
+ *
+ * The master blocks its signals and waits for them with sigtimedwait(),
+ * so it has no signal handlers and no races: each wake-up reaps children,
+ * acts on the signal, respawns empty slots and advances a rolling
+ * replacement by one step. Workers restore the signal mask and install
+ * handlers without SA_RESTART, so a SIGTERM ends a blocked accept at once
+ * while the request in progress completes (fcgiwrap's pattern).
+ *
+ * A worker is never shared state with the master: it builds its own
+ * context (and Redis connection) after fork, from the master's current
+ * config, and asks the kernel to SIGTERM it if the master dies.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+#include "ctx.h"
+#include "log.h"
+#include "server.h"
+#include "transport.h"
+
+#define MAX_WORKERS 256
+#define DRAIN_TIMEOUT_MS 10000
+#define QUICK_DEATH_MS 1000
+
+static volatile sig_atomic_t stop_flag, reload_flag;
+
+struct slot {
+    pid_t pid;
+    unsigned gen;
+    bool retiring;
+    int64_t started_ms;
+    int64_t respawn_at_ms;
+};
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void on_stop(int sig)
+{
+    stop_flag = 1;
+    sg_fcgi_interrupt();
+}
+
+static void on_reload(int sig)
+{
+    reload_flag = 1;
+}
+
+static void set_handler(int sig, void (*fn)(int))
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = fn;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: a signal must end a blocked accept */
+    sigaction(sig, &sa, NULL);
+}
+
+static void install_worker_signals(bool reload_in_process)
+{
+    set_handler(SIGTERM, on_stop);
+    set_handler(SIGINT, on_stop);
+    set_handler(SIGHUP, reload_in_process ? on_reload : SIG_IGN);
+    set_handler(SIGPIPE, SIG_IGN);
+    set_handler(SIGCHLD, SIG_DFL);
+}
+
+/* ---- listening socket ------------------------------------------------ */
+
+static int listen_unix(const char *path, int mode, char *err, size_t errlen)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    struct stat st;
+    int fd;
+
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        snprintf(err, errlen, "%s: path too long for a unix socket", path);
+        return -1;
+    }
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+        goto fail;
+    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+            snprintf(err, errlen, "%s: another process is listening", path);
+            close(fd);
+            return -1;
+        }
+        unlink(path); /* stale socket of a dead instance */
+        close(fd);
+        if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+            goto fail;
+    }
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+        chmod(path, (mode_t)mode) < 0 || listen(fd, 1024) < 0)
+        goto fail;
+    return fd;
+fail:
+    snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    return -1;
+}
+
+static int listen_tcp(const char *address, char *err, size_t errlen)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV |
+                                         AI_PASSIVE};
+    struct addrinfo *ai = NULL;
+    char host[256];
+    const char *colon = strrchr(address, ':');
+    size_t hlen = colon ? (size_t)(colon - address) : 0;
+    int fd = -1, one = 1, rc;
+
+    if (!colon || hlen == 0 || hlen >= sizeof(host)) {
+        snprintf(err, errlen, "%s: expected unix:/path or host:port", address);
+        return -1;
+    }
+    if (address[0] == '[' && address[hlen - 1] == ']')
+        memcpy(host, address + 1, hlen - 2), host[hlen - 2] = '\0';
+    else
+        memcpy(host, address, hlen), host[hlen] = '\0';
+    if ((rc = getaddrinfo(host, colon + 1, &hints, &ai)) != 0) {
+        snprintf(err, errlen, "%s: %s", address, gai_strerror(rc));
+        return -1;
+    }
+    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+        bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1024) < 0) {
+        snprintf(err, errlen, "%s: %s", address, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(ai);
+    return fd;
+}
+
+int sg_server_listen(const char *address, int mode, char *err, size_t errlen)
+{
+    if (strncmp(address, "unix:", 5) == 0)
+        return listen_unix(address + 5, mode, err, errlen);
+    return listen_tcp(address, err, errlen);
+}
+
+/* ---- reload ------------------------------------------------------------ */
+
+/* Load and vet the config file; replace srv->cfg only if it is good. */
+static bool reload_config(struct sg_server *srv)
+{
+    char err[512];
+    struct sg_config *cfg;
+    struct sg_ctx *ctx;
+
+    if (!srv->config_path) {
+        sg_log_warn("reload: no config file to re-read");
+        return false;
+    }
+    cfg = sg_config_load(srv->config_path, err, sizeof(err));
+    if (cfg && !(ctx = sg_ctx_new(cfg, err, sizeof(err)))) {
+        sg_config_free(cfg);
+        cfg = NULL;
+    } else if (cfg) {
+        sg_ctx_free(ctx);
+    }
+    if (!cfg) {
+        sg_log_error("reload failed, keeping the running configuration: %s",
+                     err);
+        return false;
+    }
+    sg_config_free(srv->cfg);
+    srv->cfg = cfg;
+    sg_log_set_level(cfg->log_level);
+    sg_log_info("reloaded %s", srv->config_path);
+    return true;
+}
+
+/* ---- in-process serving ------------------------------------------------ */
+
+static int serve_in_process(struct sg_server *srv)
+{
+    char err[512];
+    struct sg_ctx *ctx;
+    enum sg_serve_end end;
+
+    install_worker_signals(true);
+    if (!(ctx = sg_ctx_new(srv->cfg, err, sizeof(err)))) {
+        sg_log_error("%s", err);
+        return 1;
+    }
+    for (;;) {
+        end = sg_fcgi_serve(ctx, srv->listen_fd, &stop_flag, &reload_flag);
+        if (end != SG_SERVE_RELOAD)
+            break;
+        reload_flag = 0;
+        sg_ctx_free(ctx);
+        ctx = NULL;
+        reload_config(srv);
+        if (!(ctx = sg_ctx_new(srv->cfg, err, sizeof(err)))) {
+            sg_log_error("%s", err);
+            break;
+        }
+    }
+    sg_ctx_free(ctx);
+    return end == SG_SERVE_ERROR || !ctx ? 1 : 0;
+}
+
+/* ---- master and workers ------------------------------------------------ */
+
+struct master {
+    struct sg_server *srv;
+    struct slot slots[MAX_WORKERS];
+    int n;
+    unsigned gen;
+    pid_t pid;
+    sigset_t waited, orig_mask;
+};
+
+static void worker_main(struct master *m)
+{
+    char err[512];
+    struct sg_ctx *ctx;
+    enum sg_serve_end end;
+
+    sigprocmask(SIG_SETMASK, &m->orig_mask, NULL);
+    install_worker_signals(false);
+#ifdef __linux__
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+#endif
+    if (getppid() != m->pid)
+        exit(0); /* the master died before we could ask to follow it */
+    if (!(ctx = sg_ctx_new(m->srv->cfg, err, sizeof(err)))) {
+        sg_log_error("worker: %s", err);
+        exit(1);
+    }
+    end = sg_fcgi_serve(ctx, m->srv->listen_fd, &stop_flag, &reload_flag);
+    sg_ctx_free(ctx);
+    sg_config_free(m->srv->cfg);
+    exit(end == SG_SERVE_ERROR ? 1 : 0);
+}
+
+static void spawn(struct master *m, struct slot *s)
+{
+    pid_t pid = fork();
+
+    if (pid < 0) {
+        sg_log_error("fork: %s", strerror(errno));
+        s->respawn_at_ms = monotonic_ms() + QUICK_DEATH_MS;
+        return;
+    }
+    if (pid == 0)
+        worker_main(m);
+    s->pid = pid;
+    s->gen = m->gen;
+    s->retiring = false;
+    s->started_ms = monotonic_ms();
+    s->respawn_at_ms = 0;
+}
+
+static void log_exit(pid_t pid, int status, bool expected)
+{
+    if (WIFSIGNALED(status))
+        sg_log_warn("worker %ld killed by signal %d", (long)pid,
+                    WTERMSIG(status));
+    else if (WEXITSTATUS(status) != 0 || !expected)
+        sg_log_warn("worker %ld exited with status %d", (long)pid,
+                    WEXITSTATUS(status));
+}
+
+static void reap(struct master *m)
+{
+    int status;
+    pid_t pid;
+
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        for (int i = 0; i < m->n; i++) {
+            struct slot *s = &m->slots[i];
+            bool clean;
+            if (s->pid != pid)
+                continue;
+            clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+            log_exit(pid, status, s->retiring || stop_flag);
+            s->pid = 0;
+            if (!clean && monotonic_ms() - s->started_ms < QUICK_DEATH_MS)
+                s->respawn_at_ms = monotonic_ms() + QUICK_DEATH_MS;
+        }
+    }
+}
+
+static void respawn_and_roll(struct master *m)
+{
+    int64_t now = monotonic_ms();
+    bool rolling = false;
+
+    for (int i = 0; i < m->n; i++) {
+        struct slot *s = &m->slots[i];
+        if (!s->pid && now >= s->respawn_at_ms)
+            spawn(m, s);
+        if (s->pid && s->retiring)
+            rolling = true;
+    }
+    /* Replace one worker of an older generation at a time. */
+    for (int i = 0; i < m->n && !rolling; i++) {
+        struct slot *s = &m->slots[i];
+        if (s->pid && s->gen != m->gen) {
+            s->retiring = true;
+            kill(s->pid, SIGTERM);
+            rolling = true;
+        }
+    }
+}
+
+static bool any_alive(const struct master *m)
+{
+    for (int i = 0; i < m->n; i++)
+        if (m->slots[i].pid)
+            return true;
+    return false;
+}
+
+static void drain(struct master *m)
+{
+    int64_t deadline = monotonic_ms() + DRAIN_TIMEOUT_MS;
+    struct timespec tick = {0, 100 * 1000 * 1000};
+
+    sg_log_info("stopping: draining %d workers", m->n);
+    for (int i = 0; i < m->n; i++)
+        if (m->slots[i].pid)
+            kill(m->slots[i].pid, SIGTERM);
+    for (reap(m); any_alive(m); reap(m)) {
+        if (monotonic_ms() > deadline) {
+            sg_log_warn("drain timed out: killing the remaining workers");
+            for (int i = 0; i < m->n; i++)
+                if (m->slots[i].pid)
+                    kill(m->slots[i].pid, SIGKILL);
+            deadline = INT64_MAX;
+        }
+        sigtimedwait(&m->waited, NULL, &tick);
+    }
+}
+
+static int run_master(struct sg_server *srv)
+{
+    static struct master m; /* large; one per process */
+    struct timespec tick = {1, 0};
+
+    m.srv = srv;
+    m.n = srv->workers > MAX_WORKERS ? MAX_WORKERS : srv->workers;
+    m.pid = getpid();
+    sigemptyset(&m.waited);
+    sigaddset(&m.waited, SIGCHLD);
+    sigaddset(&m.waited, SIGTERM);
+    sigaddset(&m.waited, SIGINT);
+    sigaddset(&m.waited, SIGHUP);
+    sigprocmask(SIG_BLOCK, &m.waited, &m.orig_mask);
+    set_handler(SIGPIPE, SIG_IGN);
+    sg_log_info("master %ld: starting %d workers", (long)m.pid, m.n);
+    for (;;) {
+        respawn_and_roll(&m);
+        int sig = sigtimedwait(&m.waited, NULL, &tick);
+        reap(&m);
+        if (sig == SIGTERM || sig == SIGINT) {
+            stop_flag = 1;
+            break;
+        }
+        if (sig == SIGHUP && reload_config(srv))
+            m.gen++;
+    }
+    drain(&m);
+    return 0;
+}
+
+int sg_server_run(struct sg_server *srv)
+{
+    int rc;
+
+    if (srv->workers > 0)
+        rc = run_master(srv);
+    else
+        rc = serve_in_process(srv);
+    if (srv->unix_path)
+        unlink(srv->unix_path);
+    sg_config_free(srv->cfg);
+    srv->cfg = NULL;
+    return rc;
+}

@@ -1,0 +1,34 @@
+/* server.h -- processes: in-process serving, or a master and workers.
+ *
+ * With workers = 0 the process serves FastCGI itself and reloads its
+ * config between requests on SIGHUP. With workers = N the process becomes
+ * a master that forks N workers accepting on the same listening socket,
+ * respawns any that die (throttled when they die at start), drains them
+ * on SIGTERM, and on SIGHUP re-reads the config and, if it is good,
+ * replaces the workers one at a time; a bad config is logged and the
+ * running workers keep serving.
+ */
+#ifndef SG_SERVER_H
+#define SG_SERVER_H
+
+#include "config.h"
+
+struct sg_server {
+    const char *config_path; /* re-read on SIGHUP */
+    struct sg_config *cfg;   /* owned; replaced on reload */
+    int listen_fd;
+    int workers;           /* 0: serve in-process */
+    const char *unix_path; /* standalone unix socket, unlinked at exit */
+};
+
+/* Open a listening socket for "unix:/path" (mode applied, a stale socket
+ * file replaced, a live one refused) or "host:port". The fd, or -1 with a
+ * reason in err. */
+int sg_server_listen(const char *address, int mode, char *err,
+                     size_t errlen);
+
+/* Serve until told to stop; returns the process exit status. Takes
+ * ownership of srv->cfg. */
+int sg_server_run(struct sg_server *srv);
+
+#endif

@@ -1,0 +1,278 @@
+/* store.c -- the Redis connection: connect, authenticate, back off.
+ *
+ * hiredis 0.14 has no reconnect of its own. A worker keeps its
+ * redisContext until a call fails at the transport level (refused, reset,
+ * timed out); then the context is freed and no new attempt is made until
+ * the backoff window passes. Error replies from Redis are not transport
+ * failures: they are returned to the caller, who knows what they mean.
+ *
+ * Connect and command timeouts come from the config, so a dead Redis
+ * costs a request at most one timeout, and inside a backoff window
+ * nothing at all.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "crypto.h"
+#include "log.h"
+#include "store_impl.h"
+
+#define BACKOFF_MIN_MS 50
+#define BACKOFF_MAX_MS 1000
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct timeval ms_to_timeval(int64_t ms)
+{
+    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+    return tv;
+}
+
+struct sg_store *sg_store_new(const struct sg_config *cfg, char *err,
+                              size_t errlen)
+{
+    struct sg_store *s = calloc(1, sizeof(*s));
+
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->cfg = cfg;
+    if (cfg->redis_password_file &&
+        sg_config_read_file(cfg->redis_password_file, 4096, true,
+                            &s->password, &s->password_len) != SG_OK) {
+        snprintf(err, errlen, "redis_password_file %s: cannot be read",
+                 cfg->redis_password_file);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void sg_store_free(struct sg_store *s)
+{
+    if (!s)
+        return;
+    sg_store_disconnect(s);
+    if (s->password) {
+        OPENSSL_cleanse(s->password, s->password_len);
+        free(s->password);
+    }
+    free(s);
+}
+
+void sg_store_disconnect(struct sg_store *s)
+{
+    if (s->c) {
+        redisFree(s->c);
+        s->c = NULL;
+    }
+}
+
+bool sg_store_connected(const struct sg_store *s)
+{
+    return s->c != NULL;
+}
+
+void sg_store_fail(struct sg_store *s, const char *what)
+{
+    sg_log_warn("redis %s: %s; retrying in %lld ms", s->cfg->redis,
+                what ? what : "failed",
+                (long long)(s->backoff_ms ? s->backoff_ms : BACKOFF_MIN_MS));
+    sg_store_disconnect(s);
+    s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_MIN_MS;
+    if (s->backoff_ms > BACKOFF_MAX_MS)
+        s->backoff_ms = BACKOFF_MAX_MS;
+    s->retry_at_ms = monotonic_ms() + s->backoff_ms;
+}
+
+static redisContext *open_context(const struct sg_config *cfg)
+{
+    struct timeval tv = ms_to_timeval(cfg->redis_connect_timeout_ms);
+    const char *addr = cfg->redis;
+    char host[256];
+    const char *colon;
+    size_t hlen;
+    char *end;
+    long port;
+
+    if (strncmp(addr, "unix:", 5) == 0)
+        return redisConnectUnixWithTimeout(addr + 5, tv);
+    colon = strrchr(addr, ':');
+    if (!colon)
+        return NULL;
+    hlen = (size_t)(colon - addr);
+    if (hlen >= 2 && addr[0] == '[' && addr[hlen - 1] == ']') {
+        addr++; /* [::1]:6379 */
+        hlen -= 2;
+    }
+    if (hlen >= sizeof(host))
+        return NULL;
+    memcpy(host, addr, hlen);
+    host[hlen] = '\0';
+    port = strtol(colon + 1, &end, 10);
+    if (*end || port < 1 || port > 65535)
+        return NULL;
+    return redisConnectWithTimeout(host, (int)port, tv);
+}
+
+/* AUTH and SELECT on a fresh connection. */
+static int handshake(struct sg_store *s)
+{
+    redisReply *r;
+    char db[16];
+
+    if (s->password) {
+        r = redisCommand(s->c, "AUTH %b", s->password, s->password_len);
+        if (!r || r->type == REDIS_REPLY_ERROR) {
+            sg_store_fail(s, r ? "authentication refused" : s->c->errstr);
+            freeReplyObject(r);
+            return SG_ESTORE;
+        }
+        freeReplyObject(r);
+    }
+    if (s->cfg->redis_db) {
+        snprintf(db, sizeof(db), "%d", s->cfg->redis_db);
+        r = redisCommand(s->c, "SELECT %s", db);
+        if (!r || r->type == REDIS_REPLY_ERROR) {
+            sg_store_fail(s, r ? r->str : s->c->errstr);
+            freeReplyObject(r);
+            return SG_ESTORE;
+        }
+        freeReplyObject(r);
+    }
+    return SG_OK;
+}
+
+int sg_store_connect(struct sg_store *s)
+{
+    struct timeval tv;
+
+    if (s->c)
+        return SG_OK;
+    if (s->retry_at_ms && monotonic_ms() < s->retry_at_ms)
+        return SG_ESTORE;
+    s->c = open_context(s->cfg);
+    if (!s->c || s->c->err) {
+        sg_store_fail(s, s->c ? s->c->errstr : "cannot connect");
+        return SG_ESTORE;
+    }
+    tv = ms_to_timeval(s->cfg->redis_timeout_ms);
+    redisSetTimeout(s->c, tv);
+    if (s->c->connection_type == REDIS_CONN_TCP)
+        redisEnableKeepAlive(s->c);
+    if (handshake(s) != SG_OK)
+        return SG_ESTORE;
+    if (s->backoff_ms)
+        sg_log_info("redis %s: connected again", s->cfg->redis);
+    s->backoff_ms = 0;
+    s->retry_at_ms = 0;
+    return SG_OK;
+}
+
+/* True when a command failed because the server had closed an idle
+ * connection (a Redis restart): it never ran, so it is safe to send again
+ * on a fresh connection. A timeout is not: the command may have run. */
+static bool closed_while_idle(const redisContext *c)
+{
+    return c->err == REDIS_ERR_EOF ||
+           (c->err == REDIS_ERR_IO && (errno == EPIPE || errno == ECONNRESET));
+}
+
+redisReply *sg_store_argv(struct sg_store *s, int argc, const char **argv,
+                          const size_t *lens)
+{
+    bool fresh = !s->c;
+    redisReply *r;
+
+    if (sg_store_connect(s) != SG_OK)
+        return NULL;
+    r = redisCommandArgv(s->c, argc, argv, lens);
+    if (!r && !fresh && closed_while_idle(s->c)) {
+        sg_store_disconnect(s);
+        if (sg_store_connect(s) != SG_OK)
+            return NULL;
+        r = redisCommandArgv(s->c, argc, argv, lens);
+    }
+    if (!r)
+        sg_store_fail(s, s->c->errstr);
+    return r;
+}
+
+/* Send the probe pipeline and read its four replies. false on a
+ * transport failure (the connection is left for the caller to judge). */
+static bool send_probe(struct sg_store *s, const char *key, const char *token,
+                       redisReply **r)
+{
+    redisAppendCommand(s->c, "PING");
+    redisAppendCommand(s->c, "SET %s %s PX 10000", key, token);
+    redisAppendCommand(s->c, "GET %s", key);
+    redisAppendCommand(s->c, "DEL %s", key);
+    for (int i = 0; i < 4; i++) {
+        void *reply = NULL;
+        if (redisGetReply(s->c, &reply) != REDIS_OK)
+            return false;
+        r[i] = reply;
+    }
+    return true;
+}
+
+static bool probe_answers_ok(redisReply **r, const char *token,
+                             const char **detail)
+{
+    for (int i = 0; i < 4; i++) {
+        if (r[i]->type == REDIS_REPLY_ERROR) {
+            *detail = "error reply";
+            return false;
+        }
+    }
+    if (!(r[2]->type == REDIS_REPLY_STRING && strcmp(r[2]->str, token) == 0 &&
+          r[3]->type == REDIS_REPLY_INTEGER && r[3]->integer == 1)) {
+        *detail = "probe key did not read back";
+        return false;
+    }
+    return true;
+}
+
+int sg_store_probe(struct sg_store *s, const char **detail)
+{
+    redisReply *r[4] = {0};
+    char key[128], token[33];
+    bool fresh = !s->c, ok;
+
+    *detail = "unavailable";
+    if (sg_store_connect(s) != SG_OK ||
+        sg_random_hex(token, sizeof(token), 16) != SG_OK)
+        return SG_ESTORE;
+    snprintf(key, sizeof(key), "%sready:%s", s->cfg->key_prefix, token);
+    ok = send_probe(s, key, token, r);
+    if (!ok && !fresh && closed_while_idle(s->c)) {
+        for (int i = 0; i < 4; i++)
+            freeReplyObject(r[i]), r[i] = NULL;
+        sg_store_disconnect(s);
+        if (sg_store_connect(s) != SG_OK)
+            return SG_ESTORE;
+        ok = send_probe(s, key, token, r);
+    }
+    if (!ok) {
+        *detail = "no answer";
+        sg_store_fail(s, s->c->errstr);
+    } else if (probe_answers_ok(r, token, detail)) {
+        *detail = "ok";
+    } else {
+        ok = false;
+    }
+    for (int i = 0; i < 4; i++)
+        freeReplyObject(r[i]);
+    return ok ? SG_OK : SG_ESTORE;
+}

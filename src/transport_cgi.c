@@ -1,0 +1,100 @@
+/* transport_cgi.c -- plain CGI: the environment and stdin, one request.
+ *
+ * For shared hosting, where a process per request is all there is. The
+ * whole run (config, context, one request) is kept small so that start-up
+ * costs little; see docs/PERFORMANCE.md.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "buf.h"
+#include "transport.h"
+
+static const char *env_param(void *arg, const char *name)
+{
+    return getenv(name);
+}
+
+static int read_stdin(struct sg_request *req, struct sg_buf *buf)
+{
+    char chunk[8192];
+
+    while (buf->len < req->content_length) {
+        size_t want = req->content_length - buf->len;
+        ssize_t n = read(STDIN_FILENO, chunk,
+                         want < sizeof(chunk) ? want : sizeof(chunk));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return SG_EINVAL;
+        if (sg_buf_append(buf, chunk, (size_t)n) != SG_OK)
+            return SG_ENOMEM;
+    }
+    req->body = buf->data ? buf->data : "";
+    req->body_len = buf->len;
+    return SG_OK;
+}
+
+static void write_all(const char *p, size_t len)
+{
+    while (len) {
+        ssize_t n = write(STDOUT_FILENO, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+static void write_response(const struct sg_request *req,
+                           const struct sg_response *res)
+{
+    struct sg_buf head = {0};
+
+    if (sg_response_head(res, req->request_id, &head) == SG_OK) {
+        write_all(head.data, head.len);
+        if (!req->head)
+            write_all(res->body.data ? res->body.data : "", res->body.len);
+    }
+    sg_buf_free(&head);
+}
+
+int sg_cgi_serve(struct sg_ctx *ctx)
+{
+    struct sg_request req;
+    struct sg_response res;
+    struct sg_buf body = {0};
+
+    sg_request_init(&req, env_param, NULL, ctx->cfg->max_body_bytes,
+                    sg_now_ms());
+    sg_response_init(&res);
+    if (req.content_length && read_stdin(&req, &body) != SG_OK)
+        sg_response_error(&res, SG_API_BAD_REQUEST,
+                          "The body is shorter than Content-Length.", NULL);
+    else
+        sg_app_handle(ctx, &req, &res);
+    write_response(&req, &res);
+    sg_request_release(&req);
+    sg_response_free(&res);
+    sg_buf_free(&body);
+    return SG_OK;
+}
+
+void sg_cgi_fail(void)
+{
+    struct sg_request req;
+    struct sg_response res;
+
+    sg_request_init(&req, env_param, NULL, 0, 0);
+    sg_response_init(&res);
+    sg_response_error(&res, SG_API_INTERNAL,
+                      "The service is misconfigured; see the server log.",
+                      NULL);
+    write_response(&req, &res);
+    sg_response_free(&res);
+}
