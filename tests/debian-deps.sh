@@ -1,0 +1,34 @@
+#!/bin/sh
+# Install everything sessiongate needs to build, test and run its demo on
+# Debian 12 (bookworm). Uses sudo when not run as root. Idempotent.
+set -eu
+
+PACKAGES="build-essential autoconf automake pkg-config
+  libfcgi-dev libfcgi-bin libhiredis-dev libjwt-dev libssl-dev
+  libjson-c-dev libpcre2-dev
+  redis-server lighttpd apache2 libapache2-mod-fcgid nginx spawn-fcgi
+  shunit2 curl jq wrk procps iproute2 openssl"
+
+if [ "$(id -u)" -eq 0 ]; then
+    SUDO=
+elif command -v sudo >/dev/null 2>&1; then
+    SUDO=sudo
+else
+    echo "debian-deps.sh: run as root (or install sudo)" >&2
+    exit 1
+fi
+
+missing=
+for p in $PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+        missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "debian-deps.sh: installing:$missing"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+        --no-install-recommends $missing >/dev/null
+fi
+# Debian's packages may start their daemons where an init system exists;
+# sessiongate's tests and demo start private instances on their own ports.
+echo "debian-deps.sh: all dependencies present"
