@@ -1,0 +1,96 @@
+/* config.h -- sessiongate.conf: parse, validate, defaults.
+ *
+ * The file is "key = value" lines; '#' starts a comment line; blank lines
+ * are ignored. Every key has a default (see conf/sessiongate.conf, which
+ * documents each one), unknown and repeated keys are errors, and an error
+ * names the file, the line and the key. Durations take a unit suffix
+ * (ms, s, m, h, d; a bare number is seconds), sizes an optional k/K or m/M
+ * (KiB, MiB). Secrets are never inline: they are read from the files the
+ * *_file keys name.
+ *
+ * The config is parsed once at start (and again on SIGHUP in the master)
+ * and is read-only afterwards.
+ */
+#ifndef SG_CONFIG_H
+#define SG_CONFIG_H
+
+#include "sg.h"
+
+enum sg_log_level { SG_LOG_ERROR, SG_LOG_WARN, SG_LOG_INFO, SG_LOG_DEBUG };
+
+enum sg_store_error_policy { SG_FAIL_CLOSED, SG_VERIFY_SIGNATURE_ONLY };
+
+struct sg_config {
+    char *path; /* file it was read from, or NULL */
+
+    /* process */
+    int workers;     /* -1: not set (spawned: 0, standalone: 2) */
+    int socket_mode; /* unix socket permissions in standalone mode */
+    enum sg_log_level log_level;
+    size_t max_body_bytes;
+    char *trusted_proxies; /* CIDR list, comma or space separated */
+
+    /* redis */
+    char *redis; /* "unix:/path/redis.sock" or "host:port" */
+    char *redis_password_file;
+    int redis_db;
+    int64_t redis_connect_timeout_ms;
+    int64_t redis_timeout_ms;
+    char *key_prefix;
+    enum sg_store_error_policy on_store_error;
+
+    /* tokens (durations in seconds) */
+    char *jwt_algorithm;        /* "HS256", "RS256" or "ES256" */
+    char *jwt_secret_file;      /* HS256: at least 32 bytes */
+    char *jwt_private_key_file; /* RS256/ES256: PEM */
+    char *jwt_kid;
+    char *jwt_public_keys; /* extra verification keys: "kid=path, ..." */
+    char *jwt_issuer;
+    char *jwt_audience;
+    int64_t access_token_ttl;
+    int64_t refresh_token_ttl;
+    int64_t clock_skew;
+
+    /* sessions (seconds) */
+    int64_t session_idle_timeout;
+    int64_t session_lifetime;
+    int max_sessions_per_user;
+
+    /* users */
+    bool registration_open;
+    int password_min_length;
+    int pbkdf2_iterations;
+};
+
+/* Parse path into a new config (defaults for every key not in the file).
+ * On failure returns NULL and writes "file:line: key: reason" to err. */
+struct sg_config *sg_config_load(const char *path, char *err, size_t errlen);
+
+/* Parse text[0..len) as if it were a file named name. For tests, and the
+ * body of sg_config_load. */
+struct sg_config *sg_config_parse(const char *name, const char *text,
+                                  size_t len, char *err, size_t errlen);
+
+/* A config holding only the defaults. */
+struct sg_config *sg_config_new_default(void);
+
+void sg_config_free(struct sg_config *cfg);
+
+/* cfg as "key = value" lines, every key once, in the order of
+ * conf/sessiongate.conf: text that parses back to the same settings (it
+ * holds file names, never secrets). For printing the effective config,
+ * and for the test that keeps the sample file and the defaults in step.
+ * The caller frees; NULL when out of memory. */
+char *sg_config_dump(const struct sg_config *cfg);
+
+/* Parse a duration ("500ms", "30s", "15m", "24h", "30d", "90" = seconds)
+ * into milliseconds. 0 or SG_EINVAL. */
+int sg_config_parse_duration_ms(const char *s, int64_t *ms);
+
+/* Read a whole small file (a secret or a key) into a new NUL-terminated
+ * buffer; trailing newlines are stripped when strip is true. Files over
+ * max bytes are refused. The caller frees *out (and should wipe it). */
+int sg_config_read_file(const char *path, size_t max, bool strip, char **out,
+                        size_t *outlen);
+
+#endif
