@@ -9,12 +9,30 @@
 #include <string.h>
 
 #include "app.h"
+#include "auth.h"
 #include "handlers.h"
 #include "log.h"
 
+#define JSON SG_ROUTE_JSON
+#define AUTH SG_ROUTE_AUTH
+
 const struct sg_route sg_app_routes[] = {
     {"GET", "/health", 0, NULL, sg_handle_health},
-    {"GET", "/ready", SG_ROUTE_STORE, NULL, sg_handle_ready},
+    {"GET", "/ready", 0, NULL, sg_handle_ready},
+    {"POST", "/auth/register", JSON, "register", sg_handle_register},
+    {"POST", "/auth/signin", JSON, "signin", sg_handle_signin},
+    {"POST", "/auth/refresh", JSON, "refresh", sg_handle_refresh},
+    {"POST", "/auth/signout", AUTH, "user", sg_handle_signout},
+    {"GET", "/auth/verify", AUTH, "user", sg_handle_verify},
+    {"GET", "/auth/me", AUTH, "user", sg_handle_me},
+    {"GET", "/sessions", AUTH, "user", sg_handle_sessions_list},
+    {"DELETE", "/sessions", AUTH, "user", sg_handle_sessions_end},
+    {"DELETE", "/sessions/{id}", AUTH, "user", sg_handle_session_end},
+    {"GET", "/admin/users/{user_id}/sessions", AUTH, "user",
+     sg_handle_admin_sessions_list},
+    {"DELETE", "/admin/users/{user_id}/sessions", AUTH, "user",
+     sg_handle_admin_sessions_end},
+    {"GET", "/.well-known/jwks.json", 0, NULL, sg_handle_jwks},
 };
 const size_t sg_app_routes_len = SG_ARRAY_LEN(sg_app_routes);
 
@@ -31,8 +49,7 @@ static int check_body(const struct sg_route *route, struct sg_request *req,
     if (!(route->flags & SG_ROUTE_JSON))
         return 0;
     if (req->body_too_large)
-        return sg_response_error(res, SG_API_PAYLOAD_TOO_LARGE, NULL, NULL),
-               -1;
+        return sg_response_error(res, SG_API_PAYLOAD_TOO_LARGE, NULL, NULL), -1;
     if (req->body_len == 0)
         return sg_response_error(res, SG_API_BAD_REQUEST,
                                  "A JSON body is required.", NULL),
@@ -44,6 +61,23 @@ static int check_body(const struct sg_route *route, struct sg_request *req,
     if (sg_request_parse_json(req, &why) != SG_OK)
         return sg_response_error(res, SG_API_BAD_REQUEST, why, NULL), -1;
     return 0;
+}
+
+/* The token part of authentication, before any Redis work: a valid
+ * signature and claims, and an X-Session-ID, if sent, that matches. */
+static bool authenticate(struct sg_ctx *ctx, struct sg_request *req,
+                         struct sg_response *res)
+{
+    if (sg_auth_verify_token(ctx, req, &req->token) != SG_OK) {
+        sg_response_error(res, SG_API_UNAUTHORIZED, NULL, NULL);
+        return false;
+    }
+    if (req->session_header && strcmp(req->session_header, req->token.sid)) {
+        sg_response_error(res, SG_API_SESSION_MISMATCH, NULL, NULL);
+        return false;
+    }
+    req->claims = &req->token;
+    return true;
 }
 
 void sg_app_handle(struct sg_ctx *ctx, struct sg_request *req,
@@ -66,11 +100,13 @@ void sg_app_handle(struct sg_ctx *ctx, struct sg_request *req,
     }
     if (check_body(route, req, res) != 0)
         return;
+    if ((route->flags & SG_ROUTE_AUTH) && !authenticate(ctx, req, res))
+        return;
     rc = route->handler(ctx, req, res);
     if (rc != SG_OK) {
         if (rc != SG_ESTORE && rc != SG_EAUTH && rc != SG_EINVAL)
-            sg_log_error("%s %s: internal error %d (request %s)",
-                         route->method, route->path, rc, req->request_id);
+            sg_log_error("%s %s: internal error %d (request %s)", route->method,
+                         route->path, rc, req->request_id);
         sg_response_fail(res, rc);
     }
 }

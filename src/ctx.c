@@ -4,10 +4,10 @@
 #include <time.h>
 
 #include "app.h"
+#include "request.h"
 #include "ctx.h"
 
-struct sg_ctx *sg_ctx_new(const struct sg_config *cfg, char *err,
-                          size_t errlen)
+struct sg_ctx *sg_ctx_new(const struct sg_config *cfg, char *err, size_t errlen)
 {
     struct sg_ctx *ctx = calloc(1, sizeof(*ctx));
 
@@ -18,10 +18,14 @@ struct sg_ctx *sg_ctx_new(const struct sg_config *cfg, char *err,
     ctx->cfg = cfg;
     if (!(ctx->store = sg_store_new(cfg, err, errlen)))
         goto fail;
-    if (!(ctx->router = sg_router_new(sg_app_routes, sg_app_routes_len))) {
+    if (!(ctx->router = sg_router_new(sg_app_routes, sg_app_routes_len)) ||
+        !(ctx->email = sg_email_new())) {
         snprintf(err, errlen, "cannot compile the route table");
         goto fail;
     }
+    if (sg_token_keys_load(cfg, &ctx->keys, err, errlen) != SG_OK ||
+        sg_proxies_parse(cfg->trusted_proxies, &ctx->proxies, err, errlen))
+        goto fail;
     return ctx;
 fail:
     sg_ctx_free(ctx);
@@ -34,7 +38,18 @@ void sg_ctx_free(struct sg_ctx *ctx)
         return;
     sg_store_free(ctx->store);
     sg_router_free(ctx->router);
+    sg_token_keys_free(ctx->keys);
+    sg_email_free(ctx->email);
+    sg_proxies_free(ctx->proxies);
     free(ctx);
+}
+
+const char *sg_client_ip(struct sg_ctx *ctx, struct sg_request *req)
+{
+    if (!req->client_ip[0])
+        sg_client_ip_of(ctx->proxies, req->remote_addr, req->forwarded_for,
+                        req->client_ip, sizeof(req->client_ip));
+    return req->client_ip;
 }
 
 int64_t sg_now_ms(void)

@@ -7,14 +7,22 @@
 #ifndef SG_CTX_H
 #define SG_CTX_H
 
+#include "client.h"
 #include "config.h"
+#include "email.h"
 #include "router.h"
 #include "store.h"
+#include "token.h"
+
+struct sg_request;
 
 struct sg_ctx {
     const struct sg_config *cfg; /* borrowed */
     struct sg_store *store;
     struct sg_router *router;
+    struct sg_token_keys *keys;
+    struct sg_email *email;
+    struct sg_proxies *proxies; /* trusted_proxies, or NULL */
 };
 
 /* Build a context for cfg (borrowed, must outlive it). Does not connect
@@ -23,6 +31,9 @@ struct sg_ctx {
 struct sg_ctx *sg_ctx_new(const struct sg_config *cfg, char *err,
                           size_t errlen);
 void sg_ctx_free(struct sg_ctx *ctx);
+
+/* The request's client IP (see client.h). */
+const char *sg_client_ip(struct sg_ctx *ctx, struct sg_request *req);
 
 /* Wall-clock milliseconds since the epoch. */
 int64_t sg_now_ms(void);

@@ -12,4 +12,34 @@ int sg_handle_health(struct sg_ctx *ctx, struct sg_request *req,
 int sg_handle_ready(struct sg_ctx *ctx, struct sg_request *req,
                     struct sg_response *res);
 
+/* handle_account.c */
+int sg_handle_register(struct sg_ctx *ctx, struct sg_request *req,
+                       struct sg_response *res);
+int sg_handle_signin(struct sg_ctx *ctx, struct sg_request *req,
+                     struct sg_response *res);
+int sg_handle_refresh(struct sg_ctx *ctx, struct sg_request *req,
+                      struct sg_response *res);
+
+/* handle_auth.c */
+int sg_handle_signout(struct sg_ctx *ctx, struct sg_request *req,
+                      struct sg_response *res);
+int sg_handle_verify(struct sg_ctx *ctx, struct sg_request *req,
+                     struct sg_response *res);
+int sg_handle_me(struct sg_ctx *ctx, struct sg_request *req,
+                 struct sg_response *res);
+int sg_handle_jwks(struct sg_ctx *ctx, struct sg_request *req,
+                   struct sg_response *res);
+
+/* handle_sessions.c */
+int sg_handle_sessions_list(struct sg_ctx *ctx, struct sg_request *req,
+                            struct sg_response *res);
+int sg_handle_session_end(struct sg_ctx *ctx, struct sg_request *req,
+                          struct sg_response *res);
+int sg_handle_sessions_end(struct sg_ctx *ctx, struct sg_request *req,
+                           struct sg_response *res);
+int sg_handle_admin_sessions_list(struct sg_ctx *ctx, struct sg_request *req,
+                                  struct sg_response *res);
+int sg_handle_admin_sessions_end(struct sg_ctx *ctx, struct sg_request *req,
+                                 struct sg_response *res);
+
 #endif

@@ -19,12 +19,12 @@ void sg_log(enum sg_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 #define sg_log_error(...) sg_log(SG_LOG_ERROR, __VA_ARGS__)
-#define sg_log_warn(...) sg_log(SG_LOG_WARN, __VA_ARGS__)
-#define sg_log_info(...) sg_log(SG_LOG_INFO, __VA_ARGS__)
-#define sg_log_debug(...)                                                  \
-    do {                                                                   \
-        if (sg_log_enabled(SG_LOG_DEBUG))                                  \
-            sg_log(SG_LOG_DEBUG, __VA_ARGS__);                             \
+#define sg_log_warn(...)  sg_log(SG_LOG_WARN, __VA_ARGS__)
+#define sg_log_info(...)  sg_log(SG_LOG_INFO, __VA_ARGS__)
+#define sg_log_debug(...)                                                      \
+    do {                                                                       \
+        if (sg_log_enabled(SG_LOG_DEBUG))                                      \
+            sg_log(SG_LOG_DEBUG, __VA_ARGS__);                                 \
     } while (0)
 
 #endif

@@ -75,18 +75,30 @@ static int parse_args(int argc, char **argv, struct options *o)
     o->workers = -1;
     while ((c = getopt_long(argc, argv, "c:l:w:tVh", longopts, NULL)) != -1) {
         switch (c) {
-        case 'c': o->config_path = optarg; break;
-        case 'l': o->listen = optarg; break;
+        case 'c':
+            o->config_path = optarg;
+            break;
+        case 'l':
+            o->listen = optarg;
+            break;
         case 'w':
             if ((o->workers = parse_workers(optarg)) < 0) {
                 fprintf(stderr, "sessiongate: --workers takes 0 to 256\n");
                 return 3;
             }
             break;
-        case 't': o->check_config = true; break;
-        case 'V': printf("sessiongate %s\n", PACKAGE_VERSION); return 1;
-        case 'h': usage(stdout); return 1;
-        default: usage(stderr); return 3;
+        case 't':
+            o->check_config = true;
+            break;
+        case 'V':
+            printf("sessiongate %s\n", PACKAGE_VERSION);
+            return 1;
+        case 'h':
+            usage(stdout);
+            return 1;
+        default:
+            usage(stderr);
+            return 3;
         }
     }
     if (optind < argc) {
@@ -137,8 +149,8 @@ static int run_fastcgi(const struct options *o, struct sg_config *cfg)
     if (o->listen) {
         if (srv.workers < 0)
             srv.workers = 2;
-        srv.listen_fd = sg_server_listen(o->listen, cfg->socket_mode, err,
-                                         sizeof(err));
+        srv.listen_fd =
+            sg_server_listen(o->listen, cfg->socket_mode, err, sizeof(err));
         if (srv.listen_fd < 0) {
             sg_log_error("cannot listen: %s", err);
             sg_config_free(cfg);
@@ -166,8 +178,7 @@ int main(int argc, char **argv)
     sg_fcgi_init();
     cgi = !o.listen && !o.check_config && !sg_fcgi_fd0_is_listener() &&
           getenv("GATEWAY_INTERFACE");
-    if (!o.listen && !o.check_config && !cgi &&
-        !sg_fcgi_fd0_is_listener()) {
+    if (!o.listen && !o.check_config && !cgi && !sg_fcgi_fd0_is_listener()) {
         fprintf(stderr, "sessiongate: not started by a web server; use "
                         "--listen ADDRESS to serve FastCGI (see --help)\n");
         return 2;

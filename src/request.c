@@ -23,8 +23,7 @@ static const char *param_or_empty(sg_param_fn param, void *arg,
     return v ? v : "";
 }
 
-static const char *param_or_null(sg_param_fn param, void *arg,
-                                 const char *name)
+static const char *param_or_null(sg_param_fn param, void *arg, const char *name)
 {
     const char *v = param(arg, name);
     return v && *v ? v : NULL;

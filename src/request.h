@@ -12,8 +12,9 @@
 #include <json-c/json.h>
 
 #include "sg.h"
+#include "token.h"
 
-#define SG_REQUEST_ID_MAX 128
+#define SG_REQUEST_ID_MAX   128
 #define SG_ROUTE_PARAMS_MAX 2
 
 /* Look up a server parameter (CGI environment variable) by name; NULL
@@ -22,7 +23,7 @@ typedef const char *(*sg_param_fn)(void *arg, const char *name);
 
 struct sg_request {
     const char *method;
-    const char *path;     /* route path candidate, not NUL-terminated */
+    const char *path; /* route path candidate, not NUL-terminated */
     size_t path_len;
     bool path_is_relative; /* from PATH_INFO: already relative to mount */
     const char *query;     /* "" when none */
@@ -53,6 +54,14 @@ struct sg_request {
 
     /* set by sg_request_parse_json */
     json_object *json;
+
+    /* set for authenticated routes, from the verified access token:
+     * claims points to token once it has been verified */
+    struct sg_claims token;
+    const struct sg_claims *claims;
+
+    /* the client IP, resolved on first use by sg_client_ip() */
+    char client_ip[64];
 };
 
 /* Fill req from the server's parameters. max_body is the configured body

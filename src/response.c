@@ -26,8 +26,7 @@ static const struct {
     [SG_API_REFRESH_REUSED] = {401, "REFRESH_REUSED",
                                "This refresh token was already used; the "
                                "session has been revoked."},
-    [SG_API_FORBIDDEN] = {403, "FORBIDDEN",
-                          "You are not allowed to do this."},
+    [SG_API_FORBIDDEN] = {403, "FORBIDDEN", "You are not allowed to do this."},
     [SG_API_REGISTRATION_CLOSED] = {403, "REGISTRATION_CLOSED",
                                     "Registration is closed."},
     [SG_API_NOT_FOUND] = {404, "NOT_FOUND", "Not found."},
@@ -98,8 +97,7 @@ int sg_response_header(struct sg_response *res, const char *name,
     if (strpbrk(value, "\r\n") || strpbrk(name, "\r\n: "))
         return SG_EINVAL;
     if (sg_buf_puts(&res->headers, name) || sg_buf_puts(&res->headers, ": ") ||
-        sg_buf_puts(&res->headers, value) ||
-        sg_buf_puts(&res->headers, "\r\n"))
+        sg_buf_puts(&res->headers, value) || sg_buf_puts(&res->headers, "\r\n"))
         return SG_ENOMEM;
     return SG_OK;
 }
@@ -134,6 +132,12 @@ static int put_envelope(struct sg_response *res, json_object *root)
     rc = s ? sg_buf_append(&res->body, s, len) : SG_ENOMEM;
     json_object_put(root);
     return rc;
+}
+
+int sg_response_json(struct sg_response *res, int status, json_object *root)
+{
+    res->status = status;
+    return put_envelope(res, root);
 }
 
 int sg_response_ok(struct sg_response *res, int status, json_object *data)

@@ -56,6 +56,10 @@ int sg_response_headerf(struct sg_response *res, const char *name,
  * data (json_object_put), which may be NULL for an empty object. */
 int sg_response_ok(struct sg_response *res, int status, json_object *data);
 
+/* A body that is not the plain envelope (JWKS): root serialised as is,
+ * ownership taken. */
+int sg_response_json(struct sg_response *res, int status, json_object *root);
+
 /* Failure: the table's status and {"success":false,"error":{code,
  * message}}; message NULL means the table's default. data, if not NULL,
  * is added as "data" beside "error" (ownership taken). Adds Retry-After

@@ -52,8 +52,8 @@ static pcre2_code *compile_pattern(const char *path)
         }
     }
     if (sg_buf_puts(&re, "$") == SG_OK) {
-        code = pcre2_compile((PCRE2_SPTR)re.data, re.len, 0, &errcode,
-                             &erroff, NULL);
+        code = pcre2_compile((PCRE2_SPTR)re.data, re.len, 0, &errcode, &erroff,
+                             NULL);
         if (code)
             pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
         else
@@ -130,8 +130,7 @@ static void add_allow(char *allow, size_t allowlen, const char *method)
 
     if (strstr(allow, method))
         return;
-    snprintf(allow + used, allowlen - used, "%s%s", used ? ", " : "",
-             method);
+    snprintf(allow + used, allowlen - used, "%s%s", used ? ", " : "", method);
 }
 
 /* Match one candidate path against every route. */

@@ -32,9 +32,9 @@
 #include "server.h"
 #include "transport.h"
 
-#define MAX_WORKERS 256
+#define MAX_WORKERS      256
 #define DRAIN_TIMEOUT_MS 10000
-#define QUICK_DEATH_MS 1000
+#define QUICK_DEATH_MS   1000
 
 static volatile sig_atomic_t stop_flag, reload_flag;
 
@@ -125,8 +125,8 @@ fail:
 static int listen_tcp(const char *address, char *err, size_t errlen)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV |
-                                         AI_PASSIVE};
+                             .ai_flags =
+                                 AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE};
     struct addrinfo *ai = NULL;
     char host[256];
     const char *colon = strrchr(address, ':');

@@ -24,8 +24,7 @@ struct sg_server {
 /* Open a listening socket for "unix:/path" (mode applied, a stale socket
  * file replaced, a live one refused) or "host:port". The fd, or -1 with a
  * reason in err. */
-int sg_server_listen(const char *address, int mode, char *err,
-                     size_t errlen);
+int sg_server_listen(const char *address, int mode, char *err, size_t errlen);
 
 /* Serve until told to stop; returns the process exit status. Takes
  * ownership of srv->cfg. */

@@ -14,12 +14,27 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/sha.h>
 
 #include "crypto.h"
 #include "log.h"
+#include "lua/scripts.h"
 #include "store_impl.h"
+
+static const char *const script_src[SG_SCRIPT_COUNT] = {
+    [SG_SCRIPT_VERIFY] = sg_lua_verify,
+    [SG_SCRIPT_ME] = sg_lua_me,
+    [SG_SCRIPT_SIGNOUT] = sg_lua_signout,
+    [SG_SCRIPT_SESSIONS_LIST] = sg_lua_sessions_list,
+    [SG_SCRIPT_SESSION_END] = sg_lua_session_end,
+    [SG_SCRIPT_SESSIONS_END] = sg_lua_sessions_end,
+    [SG_SCRIPT_REGISTER] = sg_lua_register,
+    [SG_SCRIPT_SESSION_CREATE] = sg_lua_session_create,
+    [SG_SCRIPT_REFRESH] = sg_lua_refresh,
+};
 
 #define BACKOFF_MIN_MS 50
 #define BACKOFF_MAX_MS 1000
@@ -48,9 +63,15 @@ struct sg_store *sg_store_new(const struct sg_config *cfg, char *err,
         return NULL;
     }
     s->cfg = cfg;
+    s->pid = (long)getpid();
+    for (int i = 0; i < SG_SCRIPT_COUNT; i++) {
+        unsigned char md[SHA_DIGEST_LENGTH];
+        SHA1((const unsigned char *)script_src[i], strlen(script_src[i]), md);
+        sg_hex_encode(md, sizeof(md), s->sha[i], sizeof(s->sha[i]));
+    }
     if (cfg->redis_password_file &&
-        sg_config_read_file(cfg->redis_password_file, 4096, true,
-                            &s->password, &s->password_len) != SG_OK) {
+        sg_config_read_file(cfg->redis_password_file, 4096, true, &s->password,
+                            &s->password_len) != SG_OK) {
         snprintf(err, errlen, "redis_password_file %s: cannot be read",
                  cfg->redis_password_file);
         free(s);
@@ -207,6 +228,62 @@ redisReply *sg_store_argv(struct sg_store *s, int argc, const char **argv,
     if (!r)
         sg_store_fail(s, s->c->errstr);
     return r;
+}
+
+redisReply *sg_store_eval(struct sg_store *s, enum sg_script_id id, int nkeys,
+                          int argc, const char **argv, const size_t *lens)
+{
+    const char *v[3 + 32];
+    size_t l[3 + 32];
+    char nk[12];
+    redisReply *r;
+
+    if (argc > 32)
+        return NULL;
+    snprintf(nk, sizeof(nk), "%d", nkeys);
+    v[0] = "EVALSHA", l[0] = 7;
+    v[1] = s->sha[id], l[1] = 40;
+    v[2] = nk, l[2] = strlen(nk);
+    for (int i = 0; i < argc; i++) {
+        v[3 + i] = argv[i];
+        l[3 + i] = lens ? lens[i] : strlen(argv[i]);
+    }
+    r = sg_store_argv(s, 3 + argc, v, l);
+    if (r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8)) {
+        freeReplyObject(r);
+        v[0] = "EVAL", l[0] = 4;
+        v[1] = script_src[id], l[1] = strlen(script_src[id]);
+        r = sg_store_argv(s, 3 + argc, v, l);
+    }
+    if (r && r->type == REDIS_REPLY_ERROR)
+        sg_log_error("redis script %d: %s", (int)id, r->str);
+    return r;
+}
+
+bool sg_store_reply_copy(const redisReply *r, char *out, size_t cap)
+{
+    if (!r || r->type != REDIS_REPLY_STRING || r->len >= cap)
+        return false;
+    memcpy(out, r->str, r->len);
+    out[r->len] = '\0';
+    return true;
+}
+
+bool sg_store_reply_int(const redisReply *r, long long *out)
+{
+    char *end;
+
+    if (!r)
+        return false;
+    if (r->type == REDIS_REPLY_INTEGER) {
+        *out = r->integer;
+        return true;
+    }
+    if (r->type != REDIS_REPLY_STRING || r->len == 0 || r->len > 20)
+        return false;
+    errno = 0;
+    *out = strtoll(r->str, &end, 10);
+    return errno == 0 && end == r->str + r->len;
 }
 
 /* Send the probe pipeline and read its four replies. false on a

@@ -39,4 +39,127 @@ int sg_store_probe(struct sg_store *s, const char **detail);
  * reply makes no sense) so the next call reconnects. */
 void sg_store_disconnect(struct sg_store *s);
 
+/* ---- users (store_users.c) ------------------------------------------- */
+
+#define SG_USER_ID_LEN 32  /* 128 random bits, lowercase hex */
+#define SG_EMAIL_MAX   254 /* RFC 5321 path limit */
+#define SG_NAME_MAX    200
+#define SG_ROLES_MAX   255
+#define SG_HASH_MAX    128
+
+struct sg_user {
+    char id[SG_USER_ID_LEN + 1];
+    char email[SG_EMAIL_MAX + 1]; /* as registered, lowercased */
+    char name[SG_NAME_MAX + 1];
+    char roles[SG_ROLES_MAX + 1];   /* comma separated */
+    int64_t created_at;             /* ms */
+    char password[SG_HASH_MAX + 1]; /* stored hash; never sent out */
+};
+
+/* Create u, atomically claiming its email: SG_EEXIST if taken. */
+int sg_store_user_create(struct sg_store *s, const struct sg_user *u);
+
+/* Load a user by (lowercased) email or by id. SG_ENOTFOUND, SG_ESTORE. */
+int sg_store_user_by_email(struct sg_store *s, const char *email,
+                           struct sg_user *u);
+int sg_store_user_by_id(struct sg_store *s, const char *uid, struct sg_user *u);
+
+/* Replace one field of a user record ("password", "roles", "name"). */
+int sg_store_user_set(struct sg_store *s, const char *uid, const char *field,
+                      const char *value);
+
+/* Delete a user, its email and every session. */
+int sg_store_user_delete(struct sg_store *s, const struct sg_user *u);
+
+/* Call fn for each user id (SSCAN of the user set); stops early when fn
+ * returns non-zero. */
+int sg_store_user_each(struct sg_store *s,
+                       int (*fn)(void *arg, const char *uid), void *arg);
+
+/* ---- sessions (store_sessions.c) -------------------------------------- */
+
+#define SG_SESSION_ID_LEN 64
+#define SG_IP_MAX         63
+#define SG_UA_MAX         512
+
+struct sg_session {
+    char id[SG_SESSION_ID_LEN + 1];
+    int64_t created_at, last_access, expires_at; /* ms */
+    char ip[SG_IP_MAX + 1];
+    char user_agent[SG_UA_MAX + 1];
+    long long request_count;
+};
+
+struct sg_session_new {
+    const char *uid;
+    const struct sg_session *session; /* id, times, ip, user_agent */
+    const char *refresh_hash;
+    int64_t refresh_exp; /* ms */
+    int64_t idle_ms;
+    int max_sessions;
+};
+
+/* Create a session at sign-in, ending the oldest ones past max_sessions.
+ * *evicted gets how many were ended. */
+int sg_store_session_create(struct sg_store *s, const struct sg_session_new *n,
+                            int *evicted);
+
+struct sg_refresh {
+    const char *uid, *sid;
+    const char *presented_hash, *new_hash;
+    int64_t now, idle_ms, lifetime_ms;
+    /* out */
+    char roles[SG_ROLES_MAX + 1];
+    int64_t refresh_exp;
+};
+
+/* Rotate a refresh token: 0 rotated; SG_EAUTH unknown, ended or expired;
+ * SG_EREUSED a rotated token replayed (the session has been ended). */
+int sg_store_refresh(struct sg_store *s, struct sg_refresh *r);
+
+/* ---- authenticated calls (store_sessions.c) ---------------------------- */
+
+enum sg_auth_op {
+    SG_OP_VERIFY,
+    SG_OP_ME,
+    SG_OP_SIGNOUT,
+    SG_OP_SESSIONS_LIST,
+    SG_OP_SESSION_END,
+    SG_OP_SESSIONS_END,
+};
+
+enum sg_auth_status {
+    SG_AUTH_OK = 1,
+    SG_AUTH_DENIED = 0,   /* revoked token or ended session */
+    SG_AUTH_LIMITED = -1, /* rate limit hit */
+    SG_AUTH_FORBIDDEN = -2,
+    SG_AUTH_NOT_FOUND = -3,
+};
+
+/* One authenticated request in one round trip: revocation, session,
+ * rate limit, touch, and the operation. */
+struct sg_auth_call {
+    const char *uid, *sid, *jti;
+    int64_t now, idle_ms;
+    int limit; /* 0: no rate limit */
+    int64_t window_ms;
+    const char *limit_key;  /* full key of the window */
+    bool forbidden;         /* the route needs a role the token lacks */
+    const char *target_uid; /* admin: whose sessions */
+    const char *target_sid; /* SESSION_END */
+    int64_t revoke_ms;      /* SIGNOUT: the token's remaining life */
+    /* out */
+    enum sg_auth_status status;
+    long long remaining; /* -1: no limit */
+    int64_t reset_ms;
+    struct sg_user user;         /* ME (password left empty) */
+    struct sg_session *sessions; /* SESSIONS_LIST; caller frees */
+    size_t nsessions;
+    long long terminated; /* SESSIONS_END */
+};
+
+/* 0 with c->status set, or SG_ESTORE. */
+int sg_store_auth(struct sg_store *s, enum sg_auth_op op,
+                  struct sg_auth_call *c);
+
 #endif

@@ -11,13 +11,29 @@
 
 #include "store.h"
 
+enum sg_script_id {
+    SG_SCRIPT_VERIFY,
+    SG_SCRIPT_ME,
+    SG_SCRIPT_SIGNOUT,
+    SG_SCRIPT_SESSIONS_LIST,
+    SG_SCRIPT_SESSION_END,
+    SG_SCRIPT_SESSIONS_END,
+    SG_SCRIPT_REGISTER,
+    SG_SCRIPT_SESSION_CREATE,
+    SG_SCRIPT_REFRESH,
+    SG_SCRIPT_COUNT
+};
+
 struct sg_store {
     const struct sg_config *cfg;
+    char sha[SG_SCRIPT_COUNT][41]; /* SHA1 of each script, for EVALSHA */
     redisContext *c;
     char *password; /* from redis_password_file, wiped on free */
     size_t password_len;
     int64_t retry_at_ms; /* monotonic; no connect attempt before */
     int64_t backoff_ms;
+    long pid; /* with seq, makes rate-limit entries unique */
+    unsigned long long seq;
 };
 
 /* Run one command given as an argument vector, connecting first if
@@ -29,5 +45,19 @@ redisReply *sg_store_argv(struct sg_store *s, int argc, const char **argv,
 
 /* Record a transport failure: log it, drop the connection, back off. */
 void sg_store_fail(struct sg_store *s, const char *what);
+
+/* Run a script by EVALSHA, falling back to EVAL when Redis answers
+ * NOSCRIPT (after a restart or SCRIPT FLUSH). argv holds the nkeys keys
+ * and then the arguments, argc in all. Same reply contract as
+ * sg_store_argv. */
+redisReply *sg_store_eval(struct sg_store *s, enum sg_script_id id, int nkeys,
+                          int argc, const char **argv, const size_t *lens);
+
+/* Copy a string reply into out[cap]; false if it is not a string or does
+ * not fit. */
+bool sg_store_reply_copy(const redisReply *r, char *out, size_t cap);
+
+/* Parse an integer or a string of digits; false if neither. */
+bool sg_store_reply_int(const redisReply *r, long long *out);
 
 #endif

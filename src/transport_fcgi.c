@@ -48,9 +48,9 @@ static int read_body(FCGX_Request *fr, struct sg_request *req,
     while (buf->len < req->content_length) {
         char chunk[8192];
         size_t want = req->content_length - buf->len;
-        int n = FCGX_GetStr(chunk, want < sizeof(chunk) ? (int)want
-                                                         : (int)sizeof(chunk),
-                            fr->in);
+        int n = FCGX_GetStr(
+            chunk, want < sizeof(chunk) ? (int)want : (int)sizeof(chunk),
+            fr->in);
         if (n <= 0)
             return SG_EINVAL;
         if (sg_buf_append(buf, chunk, (size_t)n) != SG_OK)
@@ -61,9 +61,8 @@ static int read_body(FCGX_Request *fr, struct sg_request *req,
     return SG_OK;
 }
 
-static void serve_one(struct sg_ctx *ctx, FCGX_Request *fr,
-                      struct sg_buf *body, struct sg_buf *head,
-                      struct sg_response *res)
+static void serve_one(struct sg_ctx *ctx, FCGX_Request *fr, struct sg_buf *body,
+                      struct sg_buf *head, struct sg_response *res)
 {
     struct sg_request req;
 

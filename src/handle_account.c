@@ -1,0 +1,332 @@
+/* handle_account.c -- POST /auth/register, /auth/signin, /auth/refresh.
+ *
+ * Sign-in answers the identical 401 INVALID_CREDENTIALS for an unknown
+ * email and a wrong password, and spends the same PBKDF2 work on both (a
+ * dummy verify), so neither the answer nor its timing tells whether an
+ * account exists. A successful sign-in with a hash of older parameters
+ * re-hashes the password with the configured ones.
+ *
+ * Refresh tokens are "<user id>.<session id>.<secret>": the ids locate
+ * the session without an index, the 256-bit secret makes it unguessable,
+ * and only the SHA-256 of the whole token is stored.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "crypto.h"
+#include "handlers.h"
+#include "json.h"
+#include "log.h"
+#include "password.h"
+
+#define REFRESH_SECRET_BYTES 32
+#define REFRESH_TOKEN_MAX    160
+
+/* A required string field, or a 400 written. */
+static bool body_string(const struct sg_request *req, struct sg_response *res,
+                        const char *name, size_t max, const char **s,
+                        size_t *len)
+{
+    char msg[96];
+
+    switch (sg_request_json_string(req, name, max, s, len)) {
+    case SG_OK:
+        return true;
+    case SG_ENOTFOUND:
+        snprintf(msg, sizeof(msg), "The field \"%s\" is required.", name);
+        break;
+    default:
+        snprintf(msg, sizeof(msg), "The field \"%s\" must be a string.", name);
+    }
+    sg_response_error(res, SG_API_BAD_REQUEST, msg, NULL);
+    return false;
+}
+
+/* The optional display name: a string of up to SG_NAME_MAX bytes with no
+ * control characters. */
+static bool body_name(const struct sg_request *req, struct sg_response *res,
+                      char *out)
+{
+    const char *s;
+    size_t len;
+    int rc = sg_request_json_string(req, "name", SG_NAME_MAX, &s, &len);
+
+    out[0] = '\0';
+    if (rc == SG_ENOTFOUND)
+        return true;
+    for (size_t i = 0; rc == SG_OK && i < len; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            rc = SG_EINVAL;
+    if (rc != SG_OK) {
+        sg_response_error(res, SG_API_BAD_REQUEST,
+                          "The field \"name\" must be a string of at most "
+                          "200 bytes without control characters.",
+                          NULL);
+        return false;
+    }
+    memcpy(out, s, len + 1);
+    return true;
+}
+
+int sg_handle_register(struct sg_ctx *ctx, struct sg_request *req,
+                       struct sg_response *res)
+{
+    const struct sg_config *cfg = ctx->cfg;
+    struct sg_user u = {0};
+    const char *email, *pw;
+    size_t email_len, pw_len;
+    enum sg_password_policy policy;
+    int rc;
+
+    if (!cfg->registration_open)
+        return sg_response_error(res, SG_API_REGISTRATION_CLOSED, NULL, NULL);
+    if (!body_string(req, res, "email", 4096, &email, &email_len) ||
+        !body_string(req, res, "password", 1 << 20, &pw, &pw_len) ||
+        !body_name(req, res, u.name))
+        return SG_OK;
+    if (sg_email_normalize(ctx->email, email, email_len, u.email,
+                           sizeof(u.email)) != SG_OK)
+        return sg_response_error(res, SG_API_INVALID_EMAIL, NULL, NULL);
+    policy = sg_password_check_policy(pw, pw_len, cfg->password_min_length);
+    if (policy != SG_PASSWORD_OK)
+        return sg_response_error(res, SG_API_WEAK_PASSWORD,
+                                 sg_password_policy_str(policy), NULL);
+    if (sg_random_hex(u.id, sizeof(u.id), SG_USER_ID_LEN / 2) != SG_OK ||
+        sg_password_hash(pw, pw_len, cfg->pbkdf2_iterations, u.password,
+                         sizeof(u.password)) != SG_OK)
+        return SG_ECRYPTO;
+    strcpy(u.roles, "user");
+    u.created_at = req->now_ms;
+    rc = sg_store_user_create(ctx->store, &u);
+    OPENSSL_cleanse(u.password, sizeof(u.password));
+    if (rc == SG_EEXIST)
+        return sg_response_error(res, SG_API_EMAIL_TAKEN, NULL, NULL);
+    if (rc != SG_OK)
+        return rc;
+    sg_log_info("registered user %s (request %s)", u.id, req->request_id);
+    json_object *data = json_object_new_object();
+    if (!data)
+        return SG_ENOMEM;
+    json_object_object_add(data, "user", sg_json_user(&u));
+    return sg_response_ok(res, 201, data);
+}
+
+/* A new refresh token for uid/sid into out, its hash into hash. */
+static int new_refresh_token(const char *uid, const char *sid, char *out,
+                             size_t outlen, char hash[65])
+{
+    unsigned char secret[REFRESH_SECRET_BYTES];
+    char b64[64];
+    int rc;
+
+    if (sg_random_bytes(secret, sizeof(secret)) != SG_OK ||
+        sg_base64url_encode(secret, sizeof(secret), b64, sizeof(b64)) != SG_OK)
+        return SG_ECRYPTO;
+    OPENSSL_cleanse(secret, sizeof(secret));
+    snprintf(out, outlen, "%s.%s.%s", uid, sid, b64);
+    rc = sg_sha256_hex(out, strlen(out), hash);
+    OPENSSL_cleanse(b64, sizeof(b64));
+    return rc;
+}
+
+/* The token pair of a sign-in or a refresh, as the data object. */
+static int token_pair(struct sg_ctx *ctx, struct sg_request *req,
+                      struct sg_response *res, const char *uid, const char *sid,
+                      const char *roles, const char *refresh,
+                      int64_t refresh_exp, json_object **out)
+{
+    struct sg_claims claims;
+    char *access = NULL;
+    json_object *d;
+    int rc;
+
+    rc = sg_token_issue(ctx->keys, ctx->cfg, uid, sid, roles,
+                        req->now_ms / 1000, &access, &claims);
+    if (rc != SG_OK)
+        return rc == SG_ENOMEM ? rc : SG_ECRYPTO;
+    if (!(d = json_object_new_object())) {
+        free(access);
+        return SG_ENOMEM;
+    }
+    json_object_object_add(d, "access_token", json_object_new_string(access));
+    json_object_object_add(d, "token_type", json_object_new_string("Bearer"));
+    json_object_object_add(d, "expires_in",
+                           json_object_new_int64(claims.exp - claims.iat));
+    json_object_object_add(d, "refresh_token", json_object_new_string(refresh));
+    json_object_object_add(
+        d, "refresh_expires_in",
+        json_object_new_int64((refresh_exp - req->now_ms) / 1000));
+    json_object_object_add(d, "session_id", json_object_new_string(sid));
+    free(access);
+    sg_response_header(res, "X-Session-ID", sid);
+    *out = d;
+    return SG_OK;
+}
+
+/* Look the user up and check the password, spending the same work when
+ * the user does not exist. SG_OK, SG_EAUTH (answer 401), or a store
+ * failure. */
+static int check_credentials(struct sg_ctx *ctx, const char *email,
+                             size_t email_len, const char *pw, size_t pw_len,
+                             struct sg_user *u, bool *rehash)
+{
+    const int iter = ctx->cfg->pbkdf2_iterations;
+    char norm[SG_EMAIL_MAX + 1];
+    int rc = SG_ENOTFOUND;
+
+    if (sg_email_normalize(ctx->email, email, email_len, norm, sizeof(norm)) ==
+        SG_OK)
+        rc = sg_store_user_by_email(ctx->store, norm, u);
+    if (rc == SG_ENOTFOUND) {
+        sg_password_dummy_verify(pw, pw_len, iter);
+        return SG_EAUTH;
+    }
+    if (rc != SG_OK)
+        return rc;
+    rc = sg_password_verify(pw, pw_len, u->password, iter, rehash);
+    if (rc == SG_EINVAL)
+        sg_log_error("user %s: stored password hash is unreadable", u->id);
+    return rc == SG_OK ? SG_OK : SG_EAUTH;
+}
+
+static void upgrade_hash(struct sg_ctx *ctx, const struct sg_user *u,
+                         const char *pw, size_t pw_len)
+{
+    char hash[SG_PASSWORD_HASH_SIZE];
+
+    if (sg_password_hash(pw, pw_len, ctx->cfg->pbkdf2_iterations, hash,
+                         sizeof(hash)) == SG_OK &&
+        sg_store_user_set(ctx->store, u->id, "password", hash) == SG_OK)
+        sg_log_info("user %s: password hash upgraded to %d iterations", u->id,
+                    ctx->cfg->pbkdf2_iterations);
+    OPENSSL_cleanse(hash, sizeof(hash));
+}
+
+/* Record a new session for u and answer with its token pair. */
+static int start_session(struct sg_ctx *ctx, struct sg_request *req,
+                         struct sg_response *res, const struct sg_user *u)
+{
+    const struct sg_config *cfg = ctx->cfg;
+    struct sg_session s = {0};
+    char refresh[REFRESH_TOKEN_MAX], hash[65];
+    struct sg_session_new n = {.uid = u->id, .session = &s};
+    json_object *data = NULL;
+    int evicted = 0, rc;
+
+    if (sg_random_hex(s.id, sizeof(s.id), SG_SESSION_ID_LEN / 2) != SG_OK ||
+        new_refresh_token(u->id, s.id, refresh, sizeof(refresh), hash))
+        return SG_ECRYPTO;
+    s.created_at = s.last_access = req->now_ms;
+    s.expires_at = req->now_ms + cfg->session_lifetime * 1000;
+    snprintf(s.ip, sizeof(s.ip), "%s", sg_client_ip(ctx, req));
+    snprintf(s.user_agent, sizeof(s.user_agent), "%s",
+             req->user_agent ? req->user_agent : "");
+    n.refresh_hash = hash;
+    n.refresh_exp = req->now_ms + cfg->refresh_token_ttl * 1000;
+    if (n.refresh_exp > s.expires_at)
+        n.refresh_exp = s.expires_at;
+    n.idle_ms = cfg->session_idle_timeout * 1000;
+    n.max_sessions = cfg->max_sessions_per_user;
+    if ((rc = sg_store_session_create(ctx->store, &n, &evicted)) != SG_OK)
+        goto out;
+    if (evicted)
+        sg_log_info("user %s: %d oldest session(s) ended (limit %d)", u->id,
+                    evicted, cfg->max_sessions_per_user);
+    rc = token_pair(ctx, req, res, u->id, s.id, u->roles, refresh,
+                    n.refresh_exp, &data);
+    if (rc == SG_OK) {
+        json_object_object_add(data, "user", sg_json_user(u));
+        rc = sg_response_ok(res, 200, data);
+    }
+out:
+    OPENSSL_cleanse(refresh, sizeof(refresh));
+    return rc;
+}
+
+int sg_handle_signin(struct sg_ctx *ctx, struct sg_request *req,
+                     struct sg_response *res)
+{
+    const char *email, *pw;
+    size_t email_len, pw_len;
+    struct sg_user u;
+    bool rehash = false;
+    int rc;
+
+    if (!body_string(req, res, "email", 4096, &email, &email_len) ||
+        !body_string(req, res, "password", 1 << 20, &pw, &pw_len))
+        return SG_OK;
+    rc = check_credentials(ctx, email, email_len, pw, pw_len, &u, &rehash);
+    if (rc == SG_EAUTH)
+        return sg_response_error(res, SG_API_INVALID_CREDENTIALS, NULL, NULL);
+    if (rc != SG_OK)
+        return rc;
+    if (rehash)
+        upgrade_hash(ctx, &u, pw, pw_len);
+    return start_session(ctx, req, res, &u);
+}
+
+/* Split "<uid>.<sid>.<secret>" and check each part's form. */
+static bool parse_refresh(const char *t, size_t len, char *uid, char *sid)
+{
+    static const char hex[] = "0123456789abcdef";
+    const size_t secret_len = 43; /* 32 bytes, base64url unpadded */
+
+    if (len != SG_USER_ID_LEN + 1 + SG_SESSION_ID_LEN + 1 + secret_len ||
+        t[SG_USER_ID_LEN] != '.' ||
+        t[SG_USER_ID_LEN + 1 + SG_SESSION_ID_LEN] != '.')
+        return false;
+    for (size_t i = 0; i < SG_USER_ID_LEN + 1 + SG_SESSION_ID_LEN; i++)
+        if (i != SG_USER_ID_LEN && !memchr(hex, t[i], 16))
+            return false;
+    memcpy(uid, t, SG_USER_ID_LEN);
+    uid[SG_USER_ID_LEN] = '\0';
+    memcpy(sid, t + SG_USER_ID_LEN + 1, SG_SESSION_ID_LEN);
+    sid[SG_SESSION_ID_LEN] = '\0';
+    return true;
+}
+
+int sg_handle_refresh(struct sg_ctx *ctx, struct sg_request *req,
+                      struct sg_response *res)
+{
+    const struct sg_config *cfg = ctx->cfg;
+    char uid[SG_USER_ID_LEN + 1], sid[SG_SESSION_ID_LEN + 1];
+    char presented[65], hash[65], refresh[REFRESH_TOKEN_MAX];
+    struct sg_refresh rf = {.uid = uid, .sid = sid};
+    json_object *data = NULL;
+    const char *tok;
+    size_t len;
+    int rc;
+
+    if (!body_string(req, res, "refresh_token", 4096, &tok, &len))
+        return SG_OK;
+    if (!parse_refresh(tok, len, uid, sid))
+        return sg_response_error(res, SG_API_UNAUTHORIZED,
+                                 "The refresh token is not valid.", NULL);
+    if (sg_sha256_hex(tok, len, presented) != SG_OK ||
+        new_refresh_token(uid, sid, refresh, sizeof(refresh), hash) != SG_OK)
+        return SG_ECRYPTO;
+    rf.presented_hash = presented, rf.new_hash = hash;
+    rf.now = req->now_ms;
+    rf.idle_ms = cfg->session_idle_timeout * 1000;
+    rf.lifetime_ms = cfg->refresh_token_ttl * 1000;
+    rc = sg_store_refresh(ctx->store, &rf);
+    if (rc == SG_EREUSED) {
+        sg_log_warn("user %s: rotated refresh token reused; session %.8s... "
+                    "ended (request %s)",
+                    uid, sid, req->request_id);
+        rc = sg_response_error(res, SG_API_REFRESH_REUSED, NULL, NULL);
+    } else if (rc == SG_EAUTH) {
+        rc = sg_response_error(res, SG_API_UNAUTHORIZED,
+                               "The refresh token is not valid.", NULL);
+    } else if (rc == SG_OK) {
+        rc = token_pair(ctx, req, res, uid, sid, rf.roles, refresh,
+                        rf.refresh_exp, &data);
+        if (rc == SG_OK)
+            rc = sg_response_ok(res, 200, data);
+    }
+    OPENSSL_cleanse(refresh, sizeof(refresh));
+    return rc;
+}

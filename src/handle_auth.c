@@ -1,0 +1,91 @@
+/* handle_auth.c -- POST /auth/signout, GET /auth/verify, GET /auth/me,
+ * GET /.well-known/jwks.json.
+ *
+ * Each authenticated route is one store call (see auth.h). /auth/verify
+ * is the target of nginx auth_request: besides its JSON it puts the
+ * identity in X-User-ID, X-Session-ID and X-User-Roles for
+ * auth_request_set.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "handlers.h"
+#include "json.h"
+#include "log.h"
+
+int sg_handle_signout(struct sg_ctx *ctx, struct sg_request *req,
+                      struct sg_response *res)
+{
+    struct sg_auth_call c = {0};
+    json_object *data;
+
+    c.revoke_ms = req->claims->exp * 1000 - req->now_ms;
+    if (!sg_auth_run(ctx, req, res, SG_OP_SIGNOUT, &c))
+        return SG_OK;
+    if (!(data = json_object_new_object()))
+        return SG_ENOMEM;
+    json_object_object_add(data, "signed_out", json_object_new_boolean(1));
+    json_object_object_add(data, "session_id",
+                           json_object_new_string(req->claims->sid));
+    return sg_response_ok(res, 200, data);
+}
+
+int sg_handle_verify(struct sg_ctx *ctx, struct sg_request *req,
+                     struct sg_response *res)
+{
+    const struct sg_claims *cl = req->claims;
+    struct sg_auth_call c = {0};
+    json_object *data;
+
+    if (!sg_auth_run(ctx, req, res, SG_OP_VERIFY, &c))
+        return SG_OK;
+    if (!(data = json_object_new_object()))
+        return SG_ENOMEM;
+    json_object_object_add(data, "user_id", json_object_new_string(cl->sub));
+    json_object_object_add(data, "session_id", json_object_new_string(cl->sid));
+    json_object_object_add(data, "roles", sg_json_roles(cl->roles));
+    json_object_object_add(data, "expires_at", sg_json_time(cl->exp * 1000));
+    sg_response_header(res, "X-User-ID", cl->sub);
+    sg_response_header(res, "X-User-Roles", cl->roles);
+    return sg_response_ok(res, 200, data);
+}
+
+int sg_handle_me(struct sg_ctx *ctx, struct sg_request *req,
+                 struct sg_response *res)
+{
+    struct sg_auth_call c = {0};
+    json_object *data;
+
+    if (!sg_auth_run(ctx, req, res, SG_OP_ME, &c))
+        return SG_OK;
+    if (!(data = json_object_new_object()))
+        return SG_ENOMEM;
+    json_object_object_add(data, "user", sg_json_user(&c.user));
+    return sg_response_ok(res, 200, data);
+}
+
+/* JWKS consumers read "keys" at the top level (RFC 7517 section 5), and
+ * API clients read the envelope: the document carries both, which RFC
+ * 7517 allows (members a consumer does not understand are ignored). */
+int sg_handle_jwks(struct sg_ctx *ctx, struct sg_request *req,
+                   struct sg_response *res)
+{
+    json_object *root, *keys = NULL, *data;
+    char *text = NULL;
+    int rc;
+
+    if ((rc = sg_token_jwks(ctx->keys, &text)) != SG_OK)
+        return rc;
+    root = json_tokener_parse(text);
+    free(text);
+    if (!root || !json_object_object_get_ex(root, "keys", &keys) ||
+        !(data = json_object_new_object())) {
+        json_object_put(root);
+        return SG_ENOMEM;
+    }
+    json_object_object_add(data, "keys", json_object_get(keys));
+    json_object_object_add(root, "success", json_object_new_boolean(1));
+    json_object_object_add(root, "data", data);
+    return sg_response_json(res, 200, root);
+}

@@ -1,0 +1,44 @@
+/* keys.h -- the Redis key layout, in one place.
+ *
+ * Every key starts with the configured key_prefix (default "sg:"). A
+ * user's keys share the hash tag {u:ID} so that they land in one Redis
+ * Cluster slot and one script can touch them all:
+ *
+ *   P{u:ID}:user            hash: id email name roles created_at password
+ *   P{u:ID}:sessions        zset: session id -> created_at (ms)
+ *   P{u:ID}:s:SID           hash: one session (see store_sessions.c)
+ *   P{u:ID}:s:SID:rt        set: hashes of the session's rotated refresh
+ *                           tokens, for reuse detection
+ *   P{u:ID}:rv:JTI          string: a revoked access token, until its exp
+ *   P{u:ID}:rl:POLICY       zset: rate-limit window of a per-user policy
+ *   Pemail:EMAIL            string: lowercased email -> user id
+ *   Pusers                  set: every user id (for the operator CLI)
+ *   Prl:POLICY:KEY          zset: rate-limit window keyed by IP or account
+ *   Pready:RANDOM           string: /ready probe, 10 s TTL
+ *
+ * Only the user record, the email index and the user set live forever;
+ * everything else carries a TTL. docs/REDIS.md explains each key.
+ */
+#ifndef SG_KEYS_H
+#define SG_KEYS_H
+
+#include "sg.h"
+
+#define SG_KEY_MAX 512
+
+/* Each writes the key into out (SG_KEY_MAX bytes) and returns 0, or
+ * SG_ETOOBIG if it would not fit (inputs are validated before). */
+int sg_key_user(char *out, const char *prefix, const char *uid);
+int sg_key_user_sessions(char *out, const char *prefix, const char *uid);
+int sg_key_session(char *out, const char *prefix, const char *uid,
+                   const char *sid);
+/* "P{u:ID}:s:" -- scripts append a session id (and ":rt") to it. */
+int sg_key_session_prefix(char *out, const char *prefix, const char *uid);
+int sg_key_rotated(char *out, const char *prefix, const char *uid,
+                   const char *sid);
+int sg_key_revoked(char *out, const char *prefix, const char *uid,
+                   const char *jti);
+int sg_key_email(char *out, const char *prefix, const char *email_lower);
+int sg_key_users(char *out, const char *prefix);
+
+#endif

@@ -1,0 +1,98 @@
+-- prelude.lua: prepended to every script of an authenticated route, so
+-- that authentication, the rate limit, the session touch and the route's
+-- own work cost one round trip. All keys of one user share a hash tag.
+--
+-- KEYS[1] session hash        ARGV[1] now (ms)
+-- KEYS[2] revoked-jti key     ARGV[2] idle timeout (ms)
+-- KEYS[3] user's session zset ARGV[3] session key prefix "P{u:ID}:s:"
+-- KEYS[4] user hash           ARGV[4] session id of the token
+-- KEYS[5] rate-limit key      ARGV[5] limit (0: none) ARGV[6] window (ms)
+--                             ARGV[7] unique member for the window log
+--                             ARGV[8] "1" when the route needs a role the
+--                                     token lacks (answered after auth)
+-- Route scripts use KEYS[6..] and ARGV[9..].
+--
+-- Replies start with a status (1 ok, 0 unauthorized, -1 rate limited,
+-- -2 forbidden, -3 not found), then the rate limit's remaining count and
+-- reset time (ms; remaining -1 when the route has no limit).
+
+local now = tonumber(ARGV[1])
+
+local function end_session(prefix, sid)
+  redis.call('DEL', prefix .. sid, prefix .. sid .. ':rt')
+  redis.call('ZREM', KEYS[3], sid)
+end
+
+-- Sliding-window log: the exact number of requests in the last window.
+-- Returns allowed, remaining, reset (ms when the oldest entry leaves).
+local function rate_limit()
+  local limit = tonumber(ARGV[5])
+  if limit == 0 then return true, -1, 0 end
+  local window = tonumber(ARGV[6])
+  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now - window)
+  local count = redis.call('ZCARD', KEYS[5])
+  local oldest = redis.call('ZRANGE', KEYS[5], 0, 0, 'WITHSCORES')
+  local reset = now + window
+  if oldest[2] then reset = tonumber(oldest[2]) + window end
+  if count >= limit then return false, 0, reset end
+  redis.call('ZADD', KEYS[5], now, ARGV[7])
+  redis.call('PEXPIRE', KEYS[5], window)
+  return true, limit - count - 1, reset
+end
+
+-- The session's expires_at (ms) if the token is not revoked and its
+-- session is live, else nil (an expired session is cleaned up).
+local function session_expiry()
+  if redis.call('EXISTS', KEYS[2]) == 1 then return nil end
+  local exp = tonumber(redis.call('HGET', KEYS[1], 'expires_at'))
+  if not exp then return nil end
+  if now >= exp then
+    end_session(ARGV[3], ARGV[4])
+    return nil
+  end
+  return exp
+end
+
+-- A request on the session: last access, count, idle timeout renewed.
+local function touch(exp)
+  local ttl = math.min(tonumber(ARGV[2]), exp - now)
+  redis.call('HSET', KEYS[1], 'last_access', now)
+  redis.call('HINCRBY', KEYS[1], 'request_count', 1)
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  redis.call('PEXPIRE', KEYS[1] .. ':rt', ttl)
+end
+
+-- Session fields as the API lists them, or nil if the session is gone.
+local SESSION_FIELDS = {'created_at', 'last_access', 'expires_at', 'ip',
+                        'user_agent', 'request_count'}
+local function session_row(prefix, sid)
+  local f = redis.call('HMGET', prefix .. sid, unpack(SESSION_FIELDS))
+  if not f[3] or tonumber(f[3]) <= now then return nil end
+  return {sid, f[1], f[2], f[3], f[4] or '', f[5] or '', f[6] or '0'}
+end
+
+-- Every live session of the zset, newest first; dead members pruned.
+local function list_sessions(zset, prefix)
+  local rows = {}
+  for _, sid in ipairs(redis.call('ZREVRANGE', zset, 0, -1)) do
+    local row = session_row(prefix, sid)
+    if row then
+      rows[#rows + 1] = row
+    else
+      redis.call('DEL', prefix .. sid, prefix .. sid .. ':rt')
+      redis.call('ZREM', zset, sid)
+    end
+  end
+  return rows
+end
+
+local RL_REMAINING, RL_RESET
+do
+  local exp = session_expiry()
+  if not exp then return {0, -1, 0} end
+  local ok
+  ok, RL_REMAINING, RL_RESET = rate_limit()
+  if not ok then return {-1, RL_REMAINING, RL_RESET} end
+  touch(exp)
+  if ARGV[8] == '1' then return {-2, RL_REMAINING, RL_RESET} end
+end

@@ -1,0 +1,33 @@
+-- refresh.lua: rotate a refresh token. The presented token's hash must
+-- be the session's current one; a hash found among the session's rotated
+-- ones means a stolen token was replayed, so the session ends.
+-- KEYS[1] session hash  KEYS[2] rotated-hash set  KEYS[3] user's zset
+-- KEYS[4] user hash
+-- ARGV[1] now (ms)  ARGV[2] idle timeout (ms)  ARGV[3] presented hash
+-- ARGV[4] new hash  ARGV[5] refresh lifetime (ms)  ARGV[6] session id
+-- Returns {status, roles, refresh_exp}: 1 rotated, 0 unknown or ended,
+-- -4 reused (session ended), -5 refresh token expired.
+local now = tonumber(ARGV[1])
+local s = redis.call('HMGET', KEYS[1], 'refresh_hash', 'expires_at',
+                     'refresh_exp')
+local exp = tonumber(s[2])
+if not s[1] or not exp or now >= exp then return {0, '', 0} end
+if s[1] ~= ARGV[3] then
+  if redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 1 then
+    redis.call('DEL', KEYS[1], KEYS[2])
+    redis.call('ZREM', KEYS[3], ARGV[6])
+    return {-4, '', 0}
+  end
+  return {0, '', 0}
+end
+if now >= tonumber(s[3]) then return {-5, '', 0} end
+local refresh_exp = math.min(now + tonumber(ARGV[5]), exp)
+local ttl = math.min(tonumber(ARGV[2]), exp - now)
+redis.call('SADD', KEYS[2], ARGV[3])
+redis.call('HSET', KEYS[1], 'refresh_hash', ARGV[4], 'refresh_exp',
+           refresh_exp, 'last_access', now)
+redis.call('HINCRBY', KEYS[1], 'request_count', 1)
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('PEXPIRE', KEYS[2], ttl)
+local roles = redis.call('HGET', KEYS[4], 'roles') or ''
+return {1, roles, refresh_exp}

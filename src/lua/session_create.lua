@@ -1,0 +1,30 @@
+-- session_create.lua: a new session at sign-in; dead entries of the
+-- user's zset are pruned and, past max_sessions_per_user, the oldest
+-- sessions are ended.
+-- KEYS[1] user's session zset  KEYS[2] the new session hash
+-- ARGV[1] now (ms)  ARGV[2] expires_at (ms)  ARGV[3] idle timeout (ms)
+-- ARGV[4] max sessions  ARGV[5] session key prefix  ARGV[6] session id
+-- ARGV[7..] field/value pairs of the session hash
+-- Returns the number of sessions ended to make room.
+local now, exp = tonumber(ARGV[1]), tonumber(ARGV[2])
+local prefix, zset = ARGV[5], KEYS[1]
+for _, sid in ipairs(redis.call('ZRANGE', zset, 0, -1)) do
+  if redis.call('EXISTS', prefix .. sid) == 0 then
+    redis.call('DEL', prefix .. sid .. ':rt')
+    redis.call('ZREM', zset, sid)
+  end
+end
+redis.call('HSET', KEYS[2], unpack(ARGV, 7))
+redis.call('PEXPIRE', KEYS[2], math.min(tonumber(ARGV[3]), exp - now))
+redis.call('ZADD', zset, now, ARGV[6])
+local evicted = 0
+while redis.call('ZCARD', zset) > tonumber(ARGV[4]) do
+  local oldest = redis.call('ZRANGE', zset, 0, 0)[1]
+  redis.call('DEL', prefix .. oldest, prefix .. oldest .. ':rt')
+  redis.call('ZREM', zset, oldest)
+  evicted = evicted + 1
+end
+if redis.call('PTTL', zset) < exp - now then
+  redis.call('PEXPIRE', zset, exp - now)
+end
+return evicted

@@ -1,0 +1,266 @@
+/* store_sessions.c -- sessions, refresh rotation and authenticated calls.
+ *
+ * A session is a hash whose TTL is the smaller of the idle timeout and
+ * the time left to its absolute expiry, renewed on every authenticated
+ * request: idle sessions vanish by themselves, and ending a session is
+ * deleting its key, after which every token naming it fails. The user's
+ * zset of session ids is an index pruned lazily by the scripts.
+ *
+ * Every authenticated request is one EVALSHA of prelude.lua plus the
+ * route's script (see src/lua/), with the key and argument layout built
+ * here in one place.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keys.h"
+#include "store_impl.h"
+
+#define I64(buf, v) snprintf((buf), sizeof(buf), "%lld", (long long)(v))
+
+int sg_store_session_create(struct sg_store *s, const struct sg_session_new *n,
+                            int *evicted)
+{
+    const struct sg_session *ss = n->session;
+    const char *prefix = s->cfg->key_prefix;
+    char zset[SG_KEY_MAX], key[SG_KEY_MAX], spfx[SG_KEY_MAX];
+    char now[24], exp[24], idle[24], max[12], rexp[24];
+    long long ended;
+    redisReply *r;
+    int rc;
+
+    if (sg_key_user_sessions(zset, prefix, n->uid) ||
+        sg_key_session(key, prefix, n->uid, ss->id) ||
+        sg_key_session_prefix(spfx, prefix, n->uid))
+        return SG_EINVAL;
+    I64(now, ss->created_at), I64(exp, ss->expires_at), I64(idle, n->idle_ms);
+    I64(max, n->max_sessions), I64(rexp, n->refresh_exp);
+    const char *argv[] = {zset,
+                          key,
+                          now,
+                          exp,
+                          idle,
+                          max,
+                          spfx,
+                          ss->id,
+                          "uid",
+                          n->uid,
+                          "created_at",
+                          now,
+                          "last_access",
+                          now,
+                          "expires_at",
+                          exp,
+                          "ip",
+                          ss->ip,
+                          "user_agent",
+                          ss->user_agent,
+                          "request_count",
+                          "1",
+                          "refresh_hash",
+                          n->refresh_hash,
+                          "refresh_exp",
+                          rexp};
+    r = sg_store_eval(s, SG_SCRIPT_SESSION_CREATE, 2, (int)SG_ARRAY_LEN(argv),
+                      argv, NULL);
+    if (!r)
+        return SG_ESTORE;
+    rc = sg_store_reply_int(r, &ended) ? SG_OK : SG_ESTORE;
+    *evicted = (int)ended;
+    freeReplyObject(r);
+    return rc;
+}
+
+int sg_store_refresh(struct sg_store *s, struct sg_refresh *rf)
+{
+    const char *prefix = s->cfg->key_prefix;
+    char key[SG_KEY_MAX], rot[SG_KEY_MAX], zset[SG_KEY_MAX], user[SG_KEY_MAX];
+    char now[24], idle[24], life[24];
+    long long status, rexp;
+    redisReply *r;
+    int rc = SG_ESTORE;
+
+    if (sg_key_session(key, prefix, rf->uid, rf->sid) ||
+        sg_key_rotated(rot, prefix, rf->uid, rf->sid) ||
+        sg_key_user_sessions(zset, prefix, rf->uid) ||
+        sg_key_user(user, prefix, rf->uid))
+        return SG_EAUTH;
+    I64(now, rf->now), I64(idle, rf->idle_ms), I64(life, rf->lifetime_ms);
+    const char *argv[] = {
+        key,          rot,  zset,   user, now, idle, rf->presented_hash,
+        rf->new_hash, life, rf->sid};
+    r = sg_store_eval(s, SG_SCRIPT_REFRESH, 4, (int)SG_ARRAY_LEN(argv), argv,
+                      NULL);
+    if (!r)
+        return SG_ESTORE;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+        sg_store_reply_int(r->element[0], &status) &&
+        sg_store_reply_int(r->element[2], &rexp)) {
+        rc = status == 1 ? SG_OK : status == -4 ? SG_EREUSED : SG_EAUTH;
+        if (rc == SG_OK &&
+            !sg_store_reply_copy(r->element[1], rf->roles, sizeof(rf->roles)))
+            rf->roles[0] = '\0';
+        rf->refresh_exp = rexp;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+/* ---- authenticated calls ----------------------------------------------- */
+
+static const enum sg_script_id op_script[] = {
+    [SG_OP_VERIFY] = SG_SCRIPT_VERIFY,
+    [SG_OP_ME] = SG_SCRIPT_ME,
+    [SG_OP_SIGNOUT] = SG_SCRIPT_SIGNOUT,
+    [SG_OP_SESSIONS_LIST] = SG_SCRIPT_SESSIONS_LIST,
+    [SG_OP_SESSION_END] = SG_SCRIPT_SESSION_END,
+    [SG_OP_SESSIONS_END] = SG_SCRIPT_SESSIONS_END,
+};
+
+static bool parse_session_rows(const redisReply *r, struct sg_auth_call *c)
+{
+    size_t n = (r->elements - 3) / 7;
+    long long v[4];
+
+    if ((r->elements - 3) % 7)
+        return false;
+    if (n && !(c->sessions = calloc(n, sizeof(*c->sessions))))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        redisReply *const *e = r->element + 3 + 7 * i;
+        struct sg_session *ss = &c->sessions[i];
+        if (!sg_store_reply_copy(e[0], ss->id, sizeof(ss->id)) ||
+            !sg_store_reply_int(e[1], &v[0]) ||
+            !sg_store_reply_int(e[2], &v[1]) ||
+            !sg_store_reply_int(e[3], &v[2]) ||
+            !sg_store_reply_int(e[6], &v[3]))
+            return false;
+        sg_store_reply_copy(e[4], ss->ip, sizeof(ss->ip));
+        sg_store_reply_copy(e[5], ss->user_agent, sizeof(ss->user_agent));
+        ss->created_at = v[0], ss->last_access = v[1];
+        ss->expires_at = v[2], ss->request_count = v[3];
+    }
+    c->nsessions = n;
+    return true;
+}
+
+static bool parse_me(const redisReply *r, struct sg_auth_call *c)
+{
+    struct sg_user *u = &c->user;
+    long long created;
+
+    memset(u, 0, sizeof(*u));
+    if (r->elements != 8 ||
+        !sg_store_reply_copy(r->element[3], u->id, sizeof(u->id)) ||
+        !sg_store_reply_copy(r->element[4], u->email, sizeof(u->email)) ||
+        !sg_store_reply_int(r->element[7], &created))
+        return false;
+    sg_store_reply_copy(r->element[5], u->name, sizeof(u->name));
+    sg_store_reply_copy(r->element[6], u->roles, sizeof(u->roles));
+    u->created_at = created;
+    return true;
+}
+
+/* Read the reply of an authenticated script into c. */
+static bool parse_auth_reply(const redisReply *r, enum sg_auth_op op,
+                             struct sg_auth_call *c)
+{
+    long long status, remaining, reset;
+
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
+        !sg_store_reply_int(r->element[0], &status) ||
+        !sg_store_reply_int(r->element[1], &remaining) ||
+        !sg_store_reply_int(r->element[2], &reset))
+        return false;
+    c->status = (enum sg_auth_status)status;
+    c->remaining = remaining;
+    c->reset_ms = reset;
+    if (status != SG_AUTH_OK)
+        return true;
+    switch (op) {
+    case SG_OP_ME:
+        return parse_me(r, c);
+    case SG_OP_SESSIONS_LIST:
+        return parse_session_rows(r, c);
+    case SG_OP_SESSIONS_END:
+        return r->elements == 4 &&
+               sg_store_reply_int(r->element[3], &c->terminated);
+    default:
+        return true;
+    }
+}
+
+/* The keys of one authenticated call, as prelude.lua lays them out. */
+struct auth_keys {
+    char session[SG_KEY_MAX], revoked[SG_KEY_MAX], zset[SG_KEY_MAX];
+    char user[SG_KEY_MAX], limit[SG_KEY_MAX], spfx[SG_KEY_MAX];
+    char target_zset[SG_KEY_MAX], target_spfx[SG_KEY_MAX];
+    char target_user[SG_KEY_MAX];
+};
+
+static int build_keys(const struct sg_config *cfg, const struct sg_auth_call *c,
+                      struct auth_keys *k)
+{
+    const char *p = cfg->key_prefix;
+
+    if (sg_key_session(k->session, p, c->uid, c->sid) ||
+        sg_key_revoked(k->revoked, p, c->uid, c->jti) ||
+        sg_key_user_sessions(k->zset, p, c->uid) ||
+        sg_key_user(k->user, p, c->uid) ||
+        sg_key_session_prefix(k->spfx, p, c->uid))
+        return SG_EINVAL;
+    snprintf(k->limit, sizeof(k->limit), "%s",
+             c->limit_key ? c->limit_key : k->user);
+    if (c->target_uid &&
+        (sg_key_user_sessions(k->target_zset, p, c->target_uid) ||
+         sg_key_user(k->target_user, p, c->target_uid) ||
+         sg_key_session_prefix(k->target_spfx, p, c->target_uid)))
+        return SG_EINVAL;
+    return SG_OK;
+}
+
+int sg_store_auth(struct sg_store *s, enum sg_auth_op op,
+                  struct sg_auth_call *c)
+{
+    struct auth_keys k;
+    char now[24], idle[24], limit[24], window[24], member[48], extra[24];
+    const char *argv[16];
+    int argc = 0, nkeys = 5;
+    redisReply *r;
+    bool ok;
+
+    if (build_keys(s->cfg, c, &k) != SG_OK) {
+        c->status = SG_AUTH_DENIED;
+        return SG_OK;
+    }
+    I64(now, c->now), I64(idle, c->idle_ms), I64(limit, c->limit);
+    I64(window, c->window_ms);
+    snprintf(member, sizeof(member), "%lld:%ld:%llu", (long long)c->now, s->pid,
+             ++s->seq);
+    argv[argc++] = k.session, argv[argc++] = k.revoked;
+    argv[argc++] = k.zset, argv[argc++] = k.user, argv[argc++] = k.limit;
+    if (c->target_uid) {
+        argv[argc++] = k.target_zset, argv[argc++] = k.target_user;
+        nkeys += 2;
+    }
+    argv[argc++] = now, argv[argc++] = idle, argv[argc++] = k.spfx;
+    argv[argc++] = c->sid, argv[argc++] = limit, argv[argc++] = window;
+    argv[argc++] = member, argv[argc++] = c->forbidden ? "1" : "0";
+    if (c->target_uid)
+        argv[argc++] = k.target_spfx;
+    else if (op == SG_OP_SESSION_END)
+        argv[argc++] = c->target_sid;
+    else if (op == SG_OP_SIGNOUT)
+        I64(extra, c->revoke_ms), argv[argc++] = extra;
+    if (!(r = sg_store_eval(s, op_script[op], nkeys, argc, argv, NULL)))
+        return SG_ESTORE;
+    ok = parse_auth_reply(r, op, c);
+    freeReplyObject(r);
+    if (!ok) {
+        free(c->sessions);
+        c->sessions = NULL;
+        return SG_ESTORE;
+    }
+    return SG_OK;
+}
