@@ -4,6 +4,7 @@
 
 #include "auth.h"
 #include "log.h"
+#include "ratelimit.h"
 
 int sg_auth_token(const struct sg_request *req, const char **token, size_t *len)
 {
@@ -36,40 +37,35 @@ int sg_auth_verify_token(struct sg_ctx *ctx, const struct sg_request *req,
     return SG_OK;
 }
 
-static void limit_headers(struct sg_response *res, const struct sg_auth_call *c)
-{
-    if (c->remaining < 0)
-        return;
-    sg_response_headerf(res, "X-RateLimit-Limit", "%d", c->limit);
-    sg_response_headerf(res, "X-RateLimit-Remaining", "%lld", c->remaining);
-    sg_response_headerf(res, "X-RateLimit-Reset", "%lld",
-                        (long long)((c->reset_ms + 999) / 1000));
-}
-
 bool sg_auth_run(struct sg_ctx *ctx, struct sg_request *req,
                  struct sg_response *res, enum sg_auth_op op,
                  struct sg_auth_call *c)
 {
     const struct sg_claims *cl = req->claims;
-    int64_t retry;
+    const struct sg_rate_policy *p = &ctx->cfg->ratelimit_user;
+    char limit_key[SG_KEY_MAX];
 
     c->uid = cl->sub, c->sid = cl->sid, c->jti = cl->jti;
     c->now = req->now_ms;
     c->idle_ms = ctx->cfg->session_idle_timeout * 1000;
+    if (p->limit && sg_ratelimit_key(ctx, req, "user", p, NULL, cl->sid,
+                                     cl->sub, limit_key) == SG_OK) {
+        c->limit = p->limit;
+        c->window_ms = p->window_ms;
+        c->limit_key = limit_key;
+    }
     if (sg_store_auth(ctx->store, op, c) != SG_OK) {
         sg_response_fail(res, SG_ESTORE);
         return false;
     }
-    limit_headers(res, c);
+    if (c->remaining >= 0)
+        sg_ratelimit_headers(res, c->limit, c->remaining, c->reset_ms);
     switch (c->status) {
     case SG_AUTH_OK:
         sg_response_header(res, "X-Session-ID", cl->sid);
         return true;
     case SG_AUTH_LIMITED:
-        retry = (c->reset_ms - req->now_ms + 999) / 1000;
-        sg_response_headerf(res, "Retry-After", "%lld",
-                            (long long)(retry > 0 ? retry : 1));
-        sg_response_error(res, SG_API_RATE_LIMITED, NULL, NULL);
+        sg_ratelimit_refuse(res, req->now_ms, c->reset_ms);
         return false;
     case SG_AUTH_FORBIDDEN:
         sg_response_header(res, "X-Session-ID", cl->sid);

@@ -64,6 +64,7 @@ enum type {
     T_ENUM,    /* int (an enum), one of words */
     T_BOOL,    /* bool, one of words (bool_words when words is NULL) */
     T_STRING,  /* char *, any text (one of words when words is set) */
+    T_LIMIT,   /* struct sg_rate_policy, "LIMIT/WINDOW KEY" or "off" */
 };
 
 struct word {
@@ -104,6 +105,14 @@ static const struct word jwt_algorithms[] = {
 static const struct word registration_words[] = {
     {"open", 1}, {"closed", 0}, {NULL, 0}};
 
+static const struct word limit_keys[] = {
+    {"ip", SG_LIMIT_IP},
+    {"account", SG_LIMIT_ACCOUNT},
+    {"session", SG_LIMIT_SESSION},
+    {"user", SG_LIMIT_USER},
+    {NULL, 0},
+};
+
 static const char *check_redis(const char *value);
 static const char *check_key_prefix(const char *value);
 
@@ -133,6 +142,8 @@ static const char *check_key_prefix(const char *value);
     ROW(key, T_BOOL, field, def, 0, 0, words, NULL, false)
 #define STR(key, field, def, check)                                            \
     ROW(key, T_STRING, field, def, 0, 0, NULL, check, false)
+#define LIMIT(key, field, def)                                                 \
+    ROW(key, T_LIMIT, field, def, 1, 1000000, limit_keys, NULL, false)
 #define OPT_STR(key, field, def)                                               \
     ROW(key, T_STRING, field, def, 0, 0, NULL, NULL, true)
 #define STR_OF(key, field, def, words)                                         \
@@ -178,6 +189,13 @@ static const struct option options[] = {
     /* OWASP Password Storage Cheat Sheet (2023): PBKDF2-HMAC-SHA256 at
      * 600000 iterations. The low minimum is for tests. */
     INT("pbkdf2_iterations", pbkdf2_iterations, "600000", 1000, 10000000),
+    /* rate limits */
+    LIMIT("ratelimit_signin", ratelimit_signin, "10/1m ip"),
+    LIMIT("ratelimit_signin_failure", ratelimit_signin_failure,
+          "5/15m account"),
+    LIMIT("ratelimit_register", ratelimit_register, "5/1h ip"),
+    LIMIT("ratelimit_refresh", ratelimit_refresh, "30/1m session"),
+    LIMIT("ratelimit_user", ratelimit_user, "600/1m user"),
 };
 
 /* Keys people write by habit that would put a secret in a file readable by
@@ -492,6 +510,37 @@ static int set_word(const struct option *opt, const char *value, void *field,
     return 0;
 }
 
+/* "10/1m ip": a count in min..max, a window of 1 s to 1 day, a key. */
+static int set_limit(const struct option *opt, const char *value, void *field,
+                     char *why, size_t whylen)
+{
+    struct sg_rate_policy *p = field, r = {0};
+    char dur[32], key[16], extra;
+    long long n;
+    int64_t ms;
+    const struct word *w;
+
+    if (strcmp(value, "off") == 0) {
+        *p = r;
+        return 0;
+    }
+    if (sscanf(value, "%lld/%31s %15s %c", &n, dur, key, &extra) != 3 ||
+        n < opt->min || n > opt->max ||
+        sg_config_parse_duration_ms(dur, &ms) < 0 || ms < SEC || ms > DAY ||
+        !(w = find_word(limit_keys, key))) {
+        snprintf(why, whylen,
+                 "expected \"off\" or LIMIT/WINDOW KEY, e.g. \"10/1m ip\": "
+                 "LIMIT 1 to 1000000, WINDOW 1s to 1d, KEY "
+                 "ip|account|session|user");
+        return SG_EINVAL;
+    }
+    r.limit = (int)n;
+    r.window_ms = ms;
+    r.key = (enum sg_limit_key)w->value;
+    *p = r;
+    return 0;
+}
+
 static int set_value(struct sg_config *cfg, const struct option *opt,
                      const char *value, char *why, size_t whylen)
 {
@@ -523,6 +572,8 @@ static int set_value(struct sg_config *cfg, const struct option *opt,
     case T_ENUM:
     case T_BOOL:
         return set_word(opt, value, field, why, whylen);
+    case T_LIMIT:
+        return set_limit(opt, value, field, why, whylen);
     case T_STRING:
         if (opt->words)
             return set_word(opt, value, field, why, whylen);
@@ -831,6 +882,16 @@ static const char *format_value(const struct sg_config *cfg,
     case T_STRING:
         s = *(char *const *)field;
         return s ? s : "";
+    case T_LIMIT: {
+        const struct sg_rate_policy *p = field;
+        char d[24];
+        if (!p->limit)
+            return "off";
+        format_duration(d, sizeof(d), p->window_ms);
+        snprintf(buf, cap, "%d/%s %s", p->limit, d,
+                 word_for(limit_keys, (int)p->key));
+        break;
+    }
     }
     return buf;
 }

@@ -20,6 +20,22 @@ enum sg_log_level { SG_LOG_ERROR, SG_LOG_WARN, SG_LOG_INFO, SG_LOG_DEBUG };
 
 enum sg_store_error_policy { SG_FAIL_CLOSED, SG_VERIFY_SIGNATURE_ONLY };
 
+/* What a rate-limit policy counts per: the client IP, the account (email)
+ * named in the request, the session, or the authenticated user. */
+enum sg_limit_key {
+    SG_LIMIT_IP,
+    SG_LIMIT_ACCOUNT,
+    SG_LIMIT_SESSION,
+    SG_LIMIT_USER
+};
+
+/* "LIMIT/WINDOW KEY" in the file, e.g. "10/1m ip"; "off" is limit 0. */
+struct sg_rate_policy {
+    int limit;
+    int64_t window_ms;
+    enum sg_limit_key key;
+};
+
 struct sg_config {
     char *path; /* file it was read from, or NULL */
 
@@ -60,6 +76,13 @@ struct sg_config {
     bool registration_open;
     int password_min_length;
     int pbkdf2_iterations;
+
+    /* rate limits (sliding windows shared through Redis) */
+    struct sg_rate_policy ratelimit_signin;         /* every sign-in */
+    struct sg_rate_policy ratelimit_signin_failure; /* failed sign-ins */
+    struct sg_rate_policy ratelimit_register;
+    struct sg_rate_policy ratelimit_refresh;
+    struct sg_rate_policy ratelimit_user; /* every authenticated route */
 };
 
 /* Parse path into a new config (defaults for every key not in the file).

@@ -21,6 +21,7 @@
 #include "json.h"
 #include "log.h"
 #include "password.h"
+#include "ratelimit.h"
 
 #define REFRESH_SECRET_BYTES 32
 #define REFRESH_TOKEN_MAX    160
@@ -71,6 +72,31 @@ static bool body_name(const struct sg_request *req, struct sg_response *res,
     return true;
 }
 
+/* Apply one policy (hit mode) and add its headers. SG_ELIMIT when the
+ * request was refused (the 429 is written). */
+static int limit_one(struct sg_ctx *ctx, struct sg_request *req,
+                     struct sg_response *res, const char *name,
+                     const struct sg_rate_policy *p, const char *sid)
+{
+    char key[SG_KEY_MAX];
+    struct sg_limit_check c;
+    int rc;
+
+    if (!p->limit)
+        return SG_OK;
+    if ((rc = sg_ratelimit_key(ctx, req, name, p, NULL, sid, NULL, key)))
+        return rc;
+    sg_ratelimit_check(&c, p, key, SG_LIMIT_HIT);
+    if ((rc = sg_store_limits(ctx->store, req->now_ms, &c, 1)) != SG_OK)
+        return rc;
+    sg_ratelimit_headers(res, c.limit, c.remaining, c.reset_ms);
+    if (!c.allowed) {
+        sg_ratelimit_refuse(res, req->now_ms, c.reset_ms);
+        return SG_ELIMIT;
+    }
+    return SG_OK;
+}
+
 int sg_handle_register(struct sg_ctx *ctx, struct sg_request *req,
                        struct sg_response *res)
 {
@@ -83,6 +109,9 @@ int sg_handle_register(struct sg_ctx *ctx, struct sg_request *req,
 
     if (!cfg->registration_open)
         return sg_response_error(res, SG_API_REGISTRATION_CLOSED, NULL, NULL);
+    if ((rc = limit_one(ctx, req, res, "register", &cfg->ratelimit_register,
+                        NULL)) != SG_OK)
+        return rc == SG_ELIMIT ? SG_OK : rc;
     if (!body_string(req, res, "email", 4096, &email, &email_len) ||
         !body_string(req, res, "password", 1 << 20, &pw, &pw_len) ||
         !body_name(req, res, u.name))
@@ -246,21 +275,107 @@ out:
     return rc;
 }
 
+/* The sign-in windows: every attempt per IP (counted now) and failures
+ * per account (only looked at now; a failure is added later). */
+struct signin_limits {
+    char ip_key[SG_KEY_MAX], account_key[SG_KEY_MAX];
+    struct sg_limit_check c[2];
+    struct sg_limit_check *ip, *account;
+};
+
+static int signin_limits(struct sg_ctx *ctx, struct sg_request *req,
+                         const char *account, struct signin_limits *l)
+{
+    const struct sg_config *cfg = ctx->cfg;
+    int n = 0, rc;
+
+    l->ip = l->account = NULL;
+    if (cfg->ratelimit_signin.limit &&
+        sg_ratelimit_key(ctx, req, "signin", &cfg->ratelimit_signin, account,
+                         NULL, NULL, l->ip_key) == SG_OK) {
+        l->ip = &l->c[n++];
+        sg_ratelimit_check(l->ip, &cfg->ratelimit_signin, l->ip_key,
+                           SG_LIMIT_HIT);
+    }
+    if (account && cfg->ratelimit_signin_failure.limit &&
+        sg_ratelimit_key(ctx, req, "signin_failure",
+                         &cfg->ratelimit_signin_failure, account, NULL, NULL,
+                         l->account_key) == SG_OK) {
+        l->account = &l->c[n++];
+        sg_ratelimit_check(l->account, &cfg->ratelimit_signin_failure,
+                           l->account_key, SG_LIMIT_PEEK);
+    }
+    if (n && (rc = sg_store_limits(ctx->store, req->now_ms, l->c, n)))
+        return rc;
+    return SG_OK;
+}
+
+/* A failed sign-in counts against the account's failure window. */
+static void count_failure(struct sg_ctx *ctx, struct sg_request *req,
+                          struct signin_limits *l)
+{
+    if (!l->account)
+        return;
+    l->account->mode = SG_LIMIT_ADD;
+    sg_store_limits(ctx->store, req->now_ms, l->account, 1);
+}
+
+/* An account over its failure limit stays open to the IPs its user has
+ * signed in from before: guessing is capped for everyone else, and a
+ * stranger cannot lock the user out (docs/RATE_LIMITS.md). */
+static bool locked_out(struct sg_ctx *ctx, struct sg_request *req,
+                       const char *account, struct signin_limits *l)
+{
+    struct sg_user u;
+    bool known = false;
+
+    if (!l->account || l->account->allowed)
+        return false;
+    if (sg_store_user_by_email(ctx->store, account, &u) == SG_OK)
+        sg_store_known_ip(ctx->store, u.id, sg_client_ip(ctx, req), &known);
+    return !known;
+}
+
 int sg_handle_signin(struct sg_ctx *ctx, struct sg_request *req,
                      struct sg_response *res)
 {
-    const char *email, *pw;
-    size_t email_len, pw_len;
+    const char *email = NULL, *pw;
+    size_t email_len = 0, pw_len, i;
+    char account[SG_EMAIL_MAX + 1];
+    struct signin_limits l;
     struct sg_user u;
-    bool rehash = false;
+    bool rehash = false, have_account;
     int rc;
 
+    have_account = sg_request_json_string(req, "email", SG_EMAIL_MAX, &email,
+                                          &email_len) == SG_OK;
+    for (i = 0; have_account && i < email_len; i++)
+        account[i] =
+            (email[i] >= 'A' && email[i] <= 'Z') ? email[i] + 32 : email[i];
+    account[have_account ? email_len : 0] = '\0';
+    if ((rc = signin_limits(ctx, req, have_account ? account : NULL, &l)))
+        return rc;
+    /* the headers describe the window that decides */
+    if (l.ip && l.ip->allowed && locked_out(ctx, req, account, &l)) {
+        sg_ratelimit_headers(res, l.account->limit, 0, l.account->reset_ms);
+        return sg_ratelimit_refuse(res, req->now_ms, l.account->reset_ms);
+    }
+    if (l.ip)
+        sg_ratelimit_headers(res, l.ip->limit, l.ip->remaining, l.ip->reset_ms);
+    if (l.ip && !l.ip->allowed)
+        return sg_ratelimit_refuse(res, req->now_ms, l.ip->reset_ms);
+    if (!l.ip && locked_out(ctx, req, account, &l)) {
+        sg_ratelimit_headers(res, l.account->limit, 0, l.account->reset_ms);
+        return sg_ratelimit_refuse(res, req->now_ms, l.account->reset_ms);
+    }
     if (!body_string(req, res, "email", 4096, &email, &email_len) ||
         !body_string(req, res, "password", 1 << 20, &pw, &pw_len))
         return SG_OK;
     rc = check_credentials(ctx, email, email_len, pw, pw_len, &u, &rehash);
-    if (rc == SG_EAUTH)
+    if (rc == SG_EAUTH) {
+        count_failure(ctx, req, &l);
         return sg_response_error(res, SG_API_INVALID_CREDENTIALS, NULL, NULL);
+    }
     if (rc != SG_OK)
         return rc;
     if (rehash)
@@ -300,6 +415,13 @@ int sg_handle_refresh(struct sg_ctx *ctx, struct sg_request *req,
     size_t len;
     int rc;
 
+    if (sg_request_json_string(req, "refresh_token", 4096, &tok, &len) ||
+        !parse_refresh(tok, len, uid, sid))
+        tok = NULL;
+    rc = limit_one(ctx, req, res, "refresh", &cfg->ratelimit_refresh,
+                   tok ? sid : NULL);
+    if (rc != SG_OK)
+        return rc == SG_ELIMIT ? SG_OK : rc;
     if (!body_string(req, res, "refresh_token", 4096, &tok, &len))
         return SG_OK;
     if (!parse_refresh(tok, len, uid, sid))

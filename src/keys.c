@@ -57,3 +57,8 @@ int sg_key_users(char *out, const char *prefix)
 {
     return fmt(out, "%susers", prefix);
 }
+
+int sg_key_known_ips(char *out, const char *prefix, const char *uid)
+{
+    return fmt(out, "%s{u:%s}:ips", prefix, uid);
+}

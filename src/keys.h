@@ -11,6 +11,7 @@
  *                           tokens, for reuse detection
  *   P{u:ID}:rv:JTI          string: a revoked access token, until its exp
  *   P{u:ID}:rl:POLICY       zset: rate-limit window of a per-user policy
+ *   P{u:ID}:ips             set: IPs the user signed in from (30 days)
  *   Pemail:EMAIL            string: lowercased email -> user id
  *   Pusers                  set: every user id (for the operator CLI)
  *   Prl:POLICY:KEY          zset: rate-limit window keyed by IP or account
@@ -40,5 +41,6 @@ int sg_key_revoked(char *out, const char *prefix, const char *uid,
                    const char *jti);
 int sg_key_email(char *out, const char *prefix, const char *email_lower);
 int sg_key_users(char *out, const char *prefix);
+int sg_key_known_ips(char *out, const char *prefix, const char *uid);
 
 #endif

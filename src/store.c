@@ -34,6 +34,7 @@ static const char *const script_src[SG_SCRIPT_COUNT] = {
     [SG_SCRIPT_REGISTER] = sg_lua_register,
     [SG_SCRIPT_SESSION_CREATE] = sg_lua_session_create,
     [SG_SCRIPT_REFRESH] = sg_lua_refresh,
+    [SG_SCRIPT_RATELIMIT] = sg_lua_ratelimit,
 };
 
 #define BACKOFF_MIN_MS 50

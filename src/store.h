@@ -104,6 +104,10 @@ struct sg_session_new {
 int sg_store_session_create(struct sg_store *s, const struct sg_session_new *n,
                             int *evicted);
 
+/* Whether ip is one the user signed in from in the last 30 days. */
+int sg_store_known_ip(struct sg_store *s, const char *uid, const char *ip,
+                      bool *known);
+
 struct sg_refresh {
     const char *uid, *sid;
     const char *presented_hash, *new_hash;
@@ -116,6 +120,31 @@ struct sg_refresh {
 /* Rotate a refresh token: 0 rotated; SG_EAUTH unknown, ended or expired;
  * SG_EREUSED a rotated token replayed (the session has been ended). */
 int sg_store_refresh(struct sg_store *s, struct sg_refresh *r);
+
+/* ---- rate limits of unauthenticated routes (store_limits.c) ------------ */
+
+enum sg_limit_mode {
+    SG_LIMIT_HIT,  /* count the request if it is allowed */
+    SG_LIMIT_PEEK, /* only look */
+    SG_LIMIT_ADD,  /* count it whatever (a failure) */
+};
+
+struct sg_limit_check {
+    const char *key;
+    int limit;
+    int64_t window_ms;
+    enum sg_limit_mode mode;
+    /* out */
+    bool allowed;
+    long long remaining;
+    int64_t reset_ms;
+};
+
+#define SG_LIMIT_CHECKS_MAX 4
+
+/* Evaluate up to SG_LIMIT_CHECKS_MAX sliding windows in one round trip. */
+int sg_store_limits(struct sg_store *s, int64_t now,
+                    struct sg_limit_check *checks, int n);
 
 /* ---- authenticated calls (store_sessions.c) ---------------------------- */
 
@@ -161,5 +190,12 @@ struct sg_auth_call {
 /* 0 with c->status set, or SG_ESTORE. */
 int sg_store_auth(struct sg_store *s, enum sg_auth_op op,
                   struct sg_auth_call *c);
+
+/* The operator CLI's entry to SG_OP_SESSIONS_LIST, SG_OP_SESSIONS_END and
+ * SG_OP_SESSION_END on user uid (target_sid for one session), with no
+ * caller session: same scripts, no authentication, no rate limit. */
+int sg_store_operator(struct sg_store *s, enum sg_auth_op op, const char *uid,
+                      const char *target_sid, int64_t now,
+                      struct sg_auth_call *c);
 
 #endif

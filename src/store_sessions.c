@@ -17,7 +17,8 @@
 #include "keys.h"
 #include "store_impl.h"
 
-#define I64(buf, v) snprintf((buf), sizeof(buf), "%lld", (long long)(v))
+#define SG_KNOWN_IP_TTL_MS "2592000000" /* 30 days */
+#define I64(buf, v)        snprintf((buf), sizeof(buf), "%lld", (long long)(v))
 
 int sg_store_session_create(struct sg_store *s, const struct sg_session_new *n,
                             int *evicted)
@@ -25,6 +26,7 @@ int sg_store_session_create(struct sg_store *s, const struct sg_session_new *n,
     const struct sg_session *ss = n->session;
     const char *prefix = s->cfg->key_prefix;
     char zset[SG_KEY_MAX], key[SG_KEY_MAX], spfx[SG_KEY_MAX];
+    char ips[SG_KEY_MAX];
     char now[24], exp[24], idle[24], max[12], rexp[24];
     long long ended;
     redisReply *r;
@@ -32,37 +34,21 @@ int sg_store_session_create(struct sg_store *s, const struct sg_session_new *n,
 
     if (sg_key_user_sessions(zset, prefix, n->uid) ||
         sg_key_session(key, prefix, n->uid, ss->id) ||
-        sg_key_session_prefix(spfx, prefix, n->uid))
+        sg_key_session_prefix(spfx, prefix, n->uid) ||
+        sg_key_known_ips(ips, prefix, n->uid))
         return SG_EINVAL;
     I64(now, ss->created_at), I64(exp, ss->expires_at), I64(idle, n->idle_ms);
     I64(max, n->max_sessions), I64(rexp, n->refresh_exp);
-    const char *argv[] = {zset,
-                          key,
-                          now,
-                          exp,
-                          idle,
-                          max,
-                          spfx,
-                          ss->id,
-                          "uid",
-                          n->uid,
-                          "created_at",
-                          now,
-                          "last_access",
-                          now,
-                          "expires_at",
-                          exp,
-                          "ip",
-                          ss->ip,
-                          "user_agent",
-                          ss->user_agent,
-                          "request_count",
-                          "1",
-                          "refresh_hash",
-                          n->refresh_hash,
-                          "refresh_exp",
-                          rexp};
-    r = sg_store_eval(s, SG_SCRIPT_SESSION_CREATE, 2, (int)SG_ARRAY_LEN(argv),
+    /* clang-format off */
+    const char *argv[] = {
+        zset, key, ips,
+        now, exp, idle, max, spfx, ss->id, ss->ip, SG_KNOWN_IP_TTL_MS,
+        "uid", n->uid, "created_at", now, "last_access", now,
+        "expires_at", exp, "ip", ss->ip, "user_agent", ss->user_agent,
+        "request_count", "1", "refresh_hash", n->refresh_hash,
+        "refresh_exp", rexp};
+    /* clang-format on */
+    r = sg_store_eval(s, SG_SCRIPT_SESSION_CREATE, 3, (int)SG_ARRAY_LEN(argv),
                       argv, NULL);
     if (!r)
         return SG_ESTORE;
@@ -262,5 +248,35 @@ int sg_store_auth(struct sg_store *s, enum sg_auth_op op,
         c->sessions = NULL;
         return SG_ESTORE;
     }
+    return SG_OK;
+}
+
+int sg_store_operator(struct sg_store *s, enum sg_auth_op op, const char *uid,
+                      const char *target_sid, int64_t now,
+                      struct sg_auth_call *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->uid = uid, c->sid = "", c->jti = "-";
+    c->now = now;
+    c->idle_ms = s->cfg->session_idle_timeout * 1000;
+    c->target_sid = target_sid;
+    return sg_store_auth(s, op, c);
+}
+
+int sg_store_known_ip(struct sg_store *s, const char *uid, const char *ip,
+                      bool *known)
+{
+    char key[SG_KEY_MAX];
+    const char *argv[] = {"SISMEMBER", key, ip};
+    long long v = 0;
+    redisReply *r;
+
+    *known = false;
+    if (sg_key_known_ips(key, s->cfg->key_prefix, uid))
+        return SG_EINVAL;
+    if (!(r = sg_store_argv(s, 3, argv, NULL)))
+        return SG_ESTORE;
+    *known = sg_store_reply_int(r, &v) && v == 1;
+    freeReplyObject(r);
     return SG_OK;
 }

@@ -7,7 +7,7 @@
 set -eu
 out=$1 dir=$2
 authed="verify me signout sessions_list session_end sessions_end"
-plain="register session_create refresh"
+plain="register session_create refresh ratelimit"
 
 emit() { # name files...
     name=$1; shift

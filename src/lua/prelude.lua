@@ -86,8 +86,10 @@ local function list_sessions(zset, prefix)
   return rows
 end
 
-local RL_REMAINING, RL_RESET
-do
+local RL_REMAINING, RL_RESET = -1, 0
+-- An empty ARGV[4] is the operator CLI (sg_store_operator), which has no
+-- session: no authentication, no limit. Clients always have a session id.
+if ARGV[4] ~= '' then
   local exp = session_expiry()
   if not exp then return {0, -1, 0} end
   local ok

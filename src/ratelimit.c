@@ -1,0 +1,70 @@
+/* ratelimit.c -- see ratelimit.h. */
+#include <stdio.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "ratelimit.h"
+
+int sg_ratelimit_key(struct sg_ctx *ctx, struct sg_request *req,
+                     const char *name, const struct sg_rate_policy *p,
+                     const char *account, const char *sid, const char *uid,
+                     char *out)
+{
+    const char *prefix = ctx->cfg->key_prefix;
+    char hash[65];
+    int n;
+
+    /* a request that lacks what the policy counts per counts per IP */
+    switch ((p->key == SG_LIMIT_ACCOUNT && !account) ||
+                    (p->key == SG_LIMIT_SESSION && !sid) ||
+                    (p->key == SG_LIMIT_USER && !uid)
+                ? SG_LIMIT_IP
+                : p->key) {
+    case SG_LIMIT_IP:
+        n = snprintf(out, SG_KEY_MAX, "%srl:%s:ip:%s", prefix, name,
+                     sg_client_ip(ctx, req));
+        break;
+    case SG_LIMIT_ACCOUNT:
+        /* hashed: an email of any shape makes a short, safe key */
+        if (sg_sha256_hex(account, strlen(account), hash))
+            return SG_EINVAL;
+        n = snprintf(out, SG_KEY_MAX, "%srl:%s:acct:%s", prefix, name, hash);
+        break;
+    case SG_LIMIT_SESSION:
+        n = snprintf(out, SG_KEY_MAX, "%srl:%s:sid:%s", prefix, name, sid);
+        break;
+    default:
+        n = snprintf(out, SG_KEY_MAX, "%s{u:%s}:rl:%s", prefix, uid, name);
+    }
+    return n < 0 || n >= SG_KEY_MAX ? SG_ETOOBIG : SG_OK;
+}
+
+void sg_ratelimit_check(struct sg_limit_check *c,
+                        const struct sg_rate_policy *p, const char *key,
+                        enum sg_limit_mode mode)
+{
+    memset(c, 0, sizeof(*c));
+    c->key = key;
+    c->limit = p->limit;
+    c->window_ms = p->window_ms;
+    c->mode = mode;
+}
+
+void sg_ratelimit_headers(struct sg_response *res, int limit,
+                          long long remaining, int64_t reset_ms)
+{
+    sg_response_headerf(res, "X-RateLimit-Limit", "%d", limit);
+    sg_response_headerf(res, "X-RateLimit-Remaining", "%lld", remaining);
+    sg_response_headerf(res, "X-RateLimit-Reset", "%lld",
+                        (long long)((reset_ms + 999) / 1000));
+}
+
+int sg_ratelimit_refuse(struct sg_response *res, int64_t now_ms,
+                        int64_t reset_ms)
+{
+    int64_t retry = (reset_ms - now_ms + 999) / 1000;
+
+    sg_response_headerf(res, "Retry-After", "%lld",
+                        (long long)(retry > 0 ? retry : 1));
+    return sg_response_error(res, SG_API_RATE_LIMITED, NULL, NULL);
+}
