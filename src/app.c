@@ -10,6 +10,7 @@
 
 #include "app.h"
 #include "auth.h"
+#include "cookie.h"
 #include "handlers.h"
 #include "log.h"
 
@@ -21,7 +22,8 @@ const struct sg_route sg_app_routes[] = {
     {"GET", "/ready", 0, NULL, sg_handle_ready},
     {"POST", "/auth/register", JSON, "register", sg_handle_register},
     {"POST", "/auth/signin", JSON, "signin", sg_handle_signin},
-    {"POST", "/auth/refresh", JSON, "refresh", sg_handle_refresh},
+    {"POST", "/auth/refresh", JSON | SG_ROUTE_BODY_OPTIONAL, "refresh",
+     sg_handle_refresh},
     {"POST", "/auth/signout", AUTH, "user", sg_handle_signout},
     {"GET", "/auth/verify", AUTH, "user", sg_handle_verify},
     {"GET", "/auth/me", AUTH, "user", sg_handle_me},
@@ -50,6 +52,8 @@ static int check_body(const struct sg_route *route, struct sg_request *req,
         return 0;
     if (req->body_too_large)
         return sg_response_error(res, SG_API_PAYLOAD_TOO_LARGE, NULL, NULL), -1;
+    if (req->body_len == 0 && (route->flags & SG_ROUTE_BODY_OPTIONAL))
+        return 0;
     if (req->body_len == 0)
         return sg_response_error(res, SG_API_BAD_REQUEST,
                                  "A JSON body is required.", NULL),
@@ -72,12 +76,68 @@ static bool authenticate(struct sg_ctx *ctx, struct sg_request *req,
         sg_response_error(res, SG_API_UNAUTHORIZED, NULL, NULL);
         return false;
     }
+    if (req->token_from_cookie && !req->authorizer &&
+        strcmp(req->method, "GET") && strcmp(req->method, "HEAD") &&
+        !sg_csrf_ok(ctx->cfg, req)) {
+        sg_response_error(res, SG_API_FORBIDDEN,
+                          "Cookie-authenticated changes need the "
+                          "X-Sessiongate-CSRF header and a same-site origin.",
+                          NULL);
+        return false;
+    }
     if (req->session_header && strcmp(req->session_header, req->token.sid)) {
         sg_response_error(res, SG_API_SESSION_MISMATCH, NULL, NULL);
         return false;
     }
     req->claims = &req->token;
     return true;
+}
+
+/* A browser (it accepts HTML) denied by the authorizer goes to the
+ * sign-in page, with the URL it wanted, when signin_url is set. */
+static void redirect_to_signin(struct sg_ctx *ctx, struct sg_request *req,
+                               struct sg_response *res)
+{
+    const char *url = ctx->cfg->signin_url, *uri = req->request_uri;
+    struct sg_buf loc = {0};
+
+    if (!url || res->status != 401 || !req->accept ||
+        !strstr(req->accept, "text/html"))
+        return;
+    sg_buf_puts(&loc, url);
+    sg_buf_puts(&loc, strchr(url, '?') ? "&next=" : "?next=");
+    for (; uri && *uri; uri++) {
+        unsigned char c = (unsigned char)*uri;
+        if (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                   "0123456789-._~/",
+                   c) &&
+            c)
+            sg_buf_append(&loc, uri, 1);
+        else
+            sg_buf_printf(&loc, "%%%02X", c);
+    }
+    sg_response_reset(res);
+    if (loc.data && sg_response_header(res, "Location", loc.data) == SG_OK) {
+        sg_response_error(res, SG_API_UNAUTHORIZED, NULL, NULL);
+        res->status = 302;
+    }
+    sg_buf_free(&loc);
+}
+
+/* The FastCGI Authorizer role (lighttpd "mode" => "authorizer", Apache
+ * FcgidAccessChecker): the request is the one to protect, whatever its
+ * path; it gets the checks of GET /auth/verify. */
+static void authorize(struct sg_ctx *ctx, struct sg_request *req,
+                      struct sg_response *res)
+{
+    int rc;
+
+    if (authenticate(ctx, req, res)) {
+        rc = sg_handle_verify(ctx, req, res);
+        if (rc != SG_OK)
+            sg_response_fail(res, rc);
+    }
+    redirect_to_signin(ctx, req, res);
 }
 
 void sg_app_handle(struct sg_ctx *ctx, struct sg_request *req,
@@ -87,6 +147,10 @@ void sg_app_handle(struct sg_ctx *ctx, struct sg_request *req,
     char allow[64];
     int rc;
 
+    if (req->authorizer) {
+        authorize(ctx, req, res);
+        return;
+    }
     switch (sg_router_match(ctx->router, req, &route, allow, sizeof(allow))) {
     case SG_MATCH_NOT_FOUND:
         sg_response_error(res, SG_API_NOT_FOUND, "No such route.", NULL);

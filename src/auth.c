@@ -3,13 +3,23 @@
 #include <strings.h>
 
 #include "auth.h"
+#include "cookie.h"
 #include "log.h"
 #include "ratelimit.h"
 
-int sg_auth_token(const struct sg_request *req, const char **token, size_t *len)
+int sg_auth_token(const struct sg_config *cfg, const struct sg_request *req,
+                  const char **token, size_t *len, bool *from_cookie)
 {
     const char *h = req->authorization;
 
+    *from_cookie = false;
+    if (!h && cfg->cookie_auth && req->cookie &&
+        sg_cookie_find(req->cookie, sg_cookie_name(cfg, SG_COOKIE_ACCESS),
+                       token, len) == SG_OK &&
+        *len) {
+        *from_cookie = true;
+        return SG_OK;
+    }
     /* RFC 6750 2.1: "Bearer" (case-insensitive per RFC 7235) 1*SP token */
     if (!h || strncasecmp(h, "Bearer ", 7) != 0)
         return SG_EAUTH;
@@ -23,18 +33,39 @@ int sg_auth_token(const struct sg_request *req, const char **token, size_t *len)
     return SG_OK;
 }
 
-int sg_auth_verify_token(struct sg_ctx *ctx, const struct sg_request *req,
+int sg_auth_verify_token(struct sg_ctx *ctx, struct sg_request *req,
                          struct sg_claims *out)
 {
     const char *token;
     size_t len;
 
-    if (sg_auth_token(req, &token, &len) != SG_OK)
+    if (sg_auth_token(ctx->cfg, req, &token, &len, &req->token_from_cookie))
         return SG_EAUTH;
     if (sg_token_verify(ctx->keys, ctx->cfg, token, len, req->now_ms / 1000,
                         out) != SG_OK)
         return SG_EAUTH;
     return SG_OK;
+}
+
+/* on_store_error = verify_signature_only: while Redis is unreachable,
+ * verification answers from the token's signature and claims alone; a
+ * revoked token or an ended session passes until the token expires. The
+ * operator chose availability over that; it is logged once per outage and
+ * marked on each answer. */
+static bool signature_only(struct sg_ctx *ctx, const struct sg_request *req,
+                           struct sg_response *res)
+{
+    if (ctx->cfg->on_store_error != SG_VERIFY_SIGNATURE_ONLY)
+        return false;
+    if (!ctx->degraded) {
+        ctx->degraded = true;
+        sg_log_warn("redis unreachable: verify_signature_only is on, "
+                    "tokens are accepted on their signature alone "
+                    "(revocation is not checked)");
+    }
+    sg_response_header(res, "X-Session-ID", req->claims->sid);
+    sg_response_header(res, "X-Sessiongate-Degraded", "signature-only");
+    return true;
 }
 
 bool sg_auth_run(struct sg_ctx *ctx, struct sg_request *req,
@@ -55,8 +86,14 @@ bool sg_auth_run(struct sg_ctx *ctx, struct sg_request *req,
         c->limit_key = limit_key;
     }
     if (sg_store_auth(ctx->store, op, c) != SG_OK) {
+        if (op == SG_OP_VERIFY && signature_only(ctx, req, res))
+            return true;
         sg_response_fail(res, SG_ESTORE);
         return false;
+    }
+    if (ctx->degraded) {
+        ctx->degraded = false;
+        sg_log_warn("redis is back: verification checks sessions again");
     }
     if (c->remaining >= 0)
         sg_ratelimit_headers(res, c->limit, c->remaining, c->reset_ms);

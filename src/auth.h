@@ -13,14 +13,16 @@
 #include "request.h"
 #include "response.h"
 
-/* Find the access token: "Authorization: Bearer TOKEN". 0 and the token,
- * or SG_EAUTH when there is none. */
-int sg_auth_token(const struct sg_request *req, const char **token,
-                  size_t *len);
+/* Find the access token: "Authorization: Bearer TOKEN", else (with
+ * cookie_auth on) the access cookie, which sets *from_cookie. 0 and the
+ * token, or SG_EAUTH when there is none. */
+int sg_auth_token(const struct sg_config *cfg, const struct sg_request *req,
+                  const char **token, size_t *len, bool *from_cookie);
 
-/* Verify the request's token (signature, algorithm, claims) into out.
- * SG_EAUTH when missing or invalid. No Redis. */
-int sg_auth_verify_token(struct sg_ctx *ctx, const struct sg_request *req,
+/* Verify the request's token (signature, algorithm, claims) into out and
+ * note in req whether it came from a cookie. SG_EAUTH when missing or
+ * invalid. No Redis. */
+int sg_auth_verify_token(struct sg_ctx *ctx, struct sg_request *req,
                          struct sg_claims *out);
 
 /* Run op for the authenticated request, c's operation-specific fields

@@ -189,6 +189,11 @@ static const struct option options[] = {
     /* OWASP Password Storage Cheat Sheet (2023): PBKDF2-HMAC-SHA256 at
      * 600000 iterations. The low minimum is for tests. */
     INT("pbkdf2_iterations", pbkdf2_iterations, "600000", 1000, 10000000),
+    /* browsers */
+    BOOL("cookie_auth", cookie_auth, "off", NULL),
+    BOOL("cookie_secure", cookie_secure, "on", NULL),
+    OPT_STR("allowed_origins", allowed_origins, ""),
+    OPT_STR("signin_url", signin_url, ""),
     /* rate limits */
     LIMIT("ratelimit_signin", ratelimit_signin, "10/1m ip"),
     LIMIT("ratelimit_signin_failure", ratelimit_signin_failure,

@@ -77,6 +77,12 @@ struct sg_config {
     int password_min_length;
     int pbkdf2_iterations;
 
+    /* browsers */
+    bool cookie_auth;      /* tokens also travel as HttpOnly cookies */
+    bool cookie_secure;    /* Secure + __Host- names; off only for http dev */
+    char *allowed_origins; /* extra origins for the CSRF check */
+    char *signin_url;      /* authorizer: where to send a browser on 401 */
+
     /* rate limits (sliding windows shared through Redis) */
     struct sg_rate_policy ratelimit_signin;         /* every sign-in */
     struct sg_rate_policy ratelimit_signin_failure; /* failed sign-ins */

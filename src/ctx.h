@@ -23,6 +23,7 @@ struct sg_ctx {
     struct sg_token_keys *keys;
     struct sg_email *email;
     struct sg_proxies *proxies; /* trusted_proxies, or NULL */
+    bool degraded; /* answering verify from signatures alone (see auth.c) */
 };
 
 /* Build a context for cfg (borrowed, must outlive it). Does not connect

@@ -16,6 +16,7 @@
 
 #include <openssl/crypto.h>
 
+#include "cookie.h"
 #include "crypto.h"
 #include "handlers.h"
 #include "json.h"
@@ -189,6 +190,12 @@ static int token_pair(struct sg_ctx *ctx, struct sg_request *req,
         d, "refresh_expires_in",
         json_object_new_int64((refresh_exp - req->now_ms) / 1000));
     json_object_object_add(d, "session_id", json_object_new_string(sid));
+    if (ctx->cfg->cookie_auth) {
+        sg_cookie_set(res, ctx->cfg, SG_COOKIE_ACCESS, access,
+                      claims.exp - claims.iat);
+        sg_cookie_set(res, ctx->cfg, SG_COOKIE_REFRESH, refresh,
+                      (refresh_exp - req->now_ms) / 1000);
+    }
     free(access);
     sg_response_header(res, "X-Session-ID", sid);
     *out = d;
@@ -411,20 +418,33 @@ int sg_handle_refresh(struct sg_ctx *ctx, struct sg_request *req,
     char presented[65], hash[65], refresh[REFRESH_TOKEN_MAX];
     struct sg_refresh rf = {.uid = uid, .sid = sid};
     json_object *data = NULL;
-    const char *tok;
-    size_t len;
-    int rc;
+    const char *tok = NULL;
+    size_t len = 0;
+    bool from_cookie = false, valid;
+    int rc, found;
 
-    if (sg_request_json_string(req, "refresh_token", 4096, &tok, &len) ||
-        !parse_refresh(tok, len, uid, sid))
-        tok = NULL;
+    /* the body's token, else (cookie_auth) the refresh cookie */
+    found = sg_request_json_string(req, "refresh_token", 4096, &tok, &len);
+    if (found == SG_ENOTFOUND && cfg->cookie_auth && req->cookie &&
+        sg_cookie_find(req->cookie, sg_cookie_name(cfg, SG_COOKIE_REFRESH),
+                       &tok, &len) == SG_OK) {
+        from_cookie = true;
+        found = SG_OK;
+    }
+    valid = found == SG_OK && parse_refresh(tok, len, uid, sid);
     rc = limit_one(ctx, req, res, "refresh", &cfg->ratelimit_refresh,
-                   tok ? sid : NULL);
+                   valid ? sid : NULL);
     if (rc != SG_OK)
         return rc == SG_ELIMIT ? SG_OK : rc;
-    if (!body_string(req, res, "refresh_token", 4096, &tok, &len))
-        return SG_OK;
-    if (!parse_refresh(tok, len, uid, sid))
+    if (found != SG_OK)
+        return body_string(req, res, "refresh_token", 4096, &tok, &len), SG_OK;
+    if (from_cookie && !sg_csrf_ok(cfg, req))
+        return sg_response_error(res, SG_API_FORBIDDEN,
+                                 "Cookie-authenticated changes need the "
+                                 "X-Sessiongate-CSRF header and a same-site "
+                                 "origin.",
+                                 NULL);
+    if (!valid)
         return sg_response_error(res, SG_API_UNAUTHORIZED,
                                  "The refresh token is not valid.", NULL);
     if (sg_sha256_hex(tok, len, presented) != SG_OK ||

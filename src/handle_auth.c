@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "cookie.h"
 #include "handlers.h"
 #include "json.h"
 #include "log.h"
@@ -23,6 +24,10 @@ int sg_handle_signout(struct sg_ctx *ctx, struct sg_request *req,
     c.revoke_ms = req->claims->exp * 1000 - req->now_ms;
     if (!sg_auth_run(ctx, req, res, SG_OP_SIGNOUT, &c))
         return SG_OK;
+    if (ctx->cfg->cookie_auth) {
+        sg_cookie_set(res, ctx->cfg, SG_COOKIE_ACCESS, "", 0);
+        sg_cookie_set(res, ctx->cfg, SG_COOKIE_REFRESH, "", 0);
+    }
     if (!(data = json_object_new_object()))
         return SG_ENOMEM;
     json_object_object_add(data, "signed_out", json_object_new_boolean(1));
@@ -38,6 +43,9 @@ int sg_handle_verify(struct sg_ctx *ctx, struct sg_request *req,
     struct sg_auth_call c = {0};
     json_object *data;
 
+    /* SG_REQUIRE_ROLE comes from the server's config for the location */
+    c.forbidden =
+        req->require_role && !sg_token_has_role(cl, req->require_role);
     if (!sg_auth_run(ctx, req, res, SG_OP_VERIFY, &c))
         return SG_OK;
     if (!(data = json_object_new_object()))
@@ -48,6 +56,13 @@ int sg_handle_verify(struct sg_ctx *ctx, struct sg_request *req,
     json_object_object_add(data, "expires_at", sg_json_time(cl->exp * 1000));
     sg_response_header(res, "X-User-ID", cl->sub);
     sg_response_header(res, "X-User-Roles", cl->roles);
+    if (req->authorizer) {
+        /* FastCGI 6.3: Variable-NAME headers become the protected
+         * application's environment; the body is not sent on */
+        sg_response_header(res, "Variable-USER_ID", cl->sub);
+        sg_response_header(res, "Variable-SESSION_ID", cl->sid);
+        sg_response_header(res, "Variable-USER_ROLES", cl->roles);
+    }
     return sg_response_ok(res, 200, data);
 }
 

@@ -114,6 +114,16 @@ void sg_request_init(struct sg_request *req, sg_param_fn param, void *arg,
     req->session_header = param_or_null(param, arg, "HTTP_X_SESSION_ID");
     req->origin = param_or_null(param, arg, "HTTP_ORIGIN");
     req->referer = param_or_null(param, arg, "HTTP_REFERER");
+    req->csrf_header = param_or_null(param, arg, "HTTP_X_SESSIONGATE_CSRF");
+    req->host = param_or_null(param, arg, "HTTP_HOST");
+    req->accept = param_or_null(param, arg, "HTTP_ACCEPT");
+    req->request_uri = param_or_null(param, arg, "REQUEST_URI");
+    req->require_role = param_or_null(param, arg, "SG_REQUIRE_ROLE");
+    req->scheme = param_or_null(param, arg, "REQUEST_SCHEME");
+    if (!req->scheme) {
+        const char *https = param(arg, "HTTPS");
+        req->scheme = https && !strcasecmp(https, "on") ? "https" : "http";
+    }
     init_body(req, param, arg, max_body);
     if (sg_request_id_is_sane(rid))
         memcpy(req->request_id, rid, strlen(rid) + 1);

@@ -36,8 +36,14 @@ struct sg_request {
     const char *session_header; /* X-Session-ID sent by the client */
     const char *origin;
     const char *referer;
-    bool authorizer; /* FastCGI Authorizer role */
-    bool head;       /* HEAD: answer as GET, send no body */
+    const char *csrf_header;  /* X-Sessiongate-CSRF, see cookie.h */
+    const char *host;         /* Host */
+    const char *scheme;       /* "http" or "https" */
+    const char *accept;       /* Accept */
+    const char *request_uri;  /* as the client asked, for redirects */
+    const char *require_role; /* SG_REQUIRE_ROLE, set by the server config */
+    bool authorizer;          /* FastCGI Authorizer role */
+    bool head;                /* HEAD: answer as GET, send no body */
 
     size_t content_length; /* as announced by the server */
     bool body_too_large;   /* announced length over max_body_bytes */
@@ -59,6 +65,7 @@ struct sg_request {
      * claims points to token once it has been verified */
     struct sg_claims token;
     const struct sg_claims *claims;
+    bool token_from_cookie;
 
     /* the client IP, resolved on first use by sg_client_ip() */
     char client_ip[64];
