@@ -33,7 +33,7 @@ struct sg_router {
     pcre2_match_data *md;
 };
 
-/* "/sessions/{id}" -> "^/sessions/([A-Za-z0-9_.-]{1,128})$" */
+/* "/sessions/{id}" -> "^/sessions/([A-Za-z0-9_.-]{1,128})\\z" */
 static pcre2_code *compile_pattern(const char *path)
 {
     struct sg_buf re = {0};
@@ -51,7 +51,7 @@ static pcre2_code *compile_pattern(const char *path)
             sg_buf_append(&re, p++, 1);
         }
     }
-    if (sg_buf_puts(&re, "$") == SG_OK) {
+    if (sg_buf_puts(&re, "\\z") == SG_OK) { /* not $: it allows a final \n */
         code = pcre2_compile((PCRE2_SPTR)re.data, re.len, 0, &errcode, &erroff,
                              NULL);
         if (code)

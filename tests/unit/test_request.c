@@ -14,9 +14,10 @@ static void init(struct sg_request *req, const char **kv)
 static void test_paths(void)
 {
     struct sg_request req;
-    const char *apache[] = {"REQUEST_METHOD", "GET", "SCRIPT_NAME", "/api/v1",
-                            "PATH_INFO", "/health", "REQUEST_URI",
-                            "/api/v1/health?x=1", "QUERY_STRING", "x=1", NULL};
+    const char *apache[] = {
+        "REQUEST_METHOD", "GET",     "SCRIPT_NAME", "/api/v1",
+        "PATH_INFO",      "/health", "REQUEST_URI", "/api/v1/health?x=1",
+        "QUERY_STRING",   "x=1",     NULL};
     const char *nginx[] = {"REQUEST_METHOD", "GET", "REQUEST_URI",
                            "/api/v1/health?a=b&c", NULL};
     const char *empty_pi[] = {"PATH_INFO", "", "REQUEST_URI", "/x/y", NULL};
@@ -150,10 +151,10 @@ static void test_json(void)
     TAP_IS_STR(s, "x@y.z", "string field value");
     TAP_IS_INT(sg_request_json_string(&req, "n", 100, &s, &len), SG_EINVAL,
                "number is not a string");
-    TAP_IS_INT(sg_request_json_string(&req, "z", 100, &s, &len),
-               SG_ENOTFOUND, "null is absent");
-    TAP_IS_INT(sg_request_json_string(&req, "q", 100, &s, &len),
-               SG_ENOTFOUND, "missing is absent");
+    TAP_IS_INT(sg_request_json_string(&req, "z", 100, &s, &len), SG_ENOTFOUND,
+               "null is absent");
+    TAP_IS_INT(sg_request_json_string(&req, "q", 100, &s, &len), SG_ENOTFOUND,
+               "missing is absent");
     TAP_IS_INT(sg_request_json_string(&req, "email", 3, &s, &len), SG_EINVAL,
                "over max is invalid");
     sg_request_release(&req);
@@ -161,8 +162,8 @@ static void test_json(void)
     req.body = nul_body;
     req.body_len = strlen(nul_body);
     TAP_IS_INT(sg_request_parse_json(&req, &why), SG_OK, "NUL escape parses");
-    TAP_IS_INT(sg_request_json_string(&req, "email", 100, &s, &len),
-               SG_EINVAL, "embedded NUL refused");
+    TAP_IS_INT(sg_request_json_string(&req, "email", 100, &s, &len), SG_EINVAL,
+               "embedded NUL refused");
     sg_request_release(&req);
 }
 

@@ -35,8 +35,7 @@ int main(void)
     TAP_IS_INT(res.status, 503, "store failure is 503");
     TAP_OK(strstr(res.headers.data, "Retry-After: 1\r\n") != NULL,
            "503 carries Retry-After");
-    TAP_OK(strstr(res.body.data, "STORE_UNAVAILABLE") != NULL,
-           "503 code");
+    TAP_OK(strstr(res.body.data, "STORE_UNAVAILABLE") != NULL, "503 code");
 
     sg_response_reset(&res);
     sg_response_fail(&res, SG_ENOMEM);

@@ -41,16 +41,16 @@ int main(void)
     char allow[64];
 
     TAP_OK(r != NULL, "router compiles");
-    TAP_IS_INT(run(r, "GET", "/health", true, &route, allow, &req),
-               SG_MATCH_OK, "literal relative");
+    TAP_IS_INT(run(r, "GET", "/health", true, &route, allow, &req), SG_MATCH_OK,
+               "literal relative");
     TAP_OK(route == &routes[0], "literal route found");
     TAP_IS_INT(run(r, "GET", "/api/v1/health?x=1", false, &route, allow, &req),
                SG_MATCH_OK, "suffix of REQUEST_URI");
     TAP_IS_INT(run(r, "GET", "/health/", true, &route, allow, &req),
                SG_MATCH_OK, "one trailing slash tolerated");
-    TAP_IS_INT(run(r, "GET", "/api/v1/health/extra", false, &route, allow,
-                   &req),
-               SG_MATCH_NOT_FOUND, "extra segment is 404");
+    TAP_IS_INT(
+        run(r, "GET", "/api/v1/health/extra", false, &route, allow, &req),
+        SG_MATCH_NOT_FOUND, "extra segment is 404");
     TAP_IS_INT(run(r, "GET", "/api/v1/healthz", false, &route, allow, &req),
                SG_MATCH_NOT_FOUND, "suffix only at a slash");
     TAP_IS_INT(run(r, "GET", "/x/health", true, &route, allow, &req),
@@ -67,27 +67,27 @@ int main(void)
     TAP_IS_INT(run(r, "PUT", "/api/v1/sessions", false, &route, allow, &req),
                SG_MATCH_BAD_METHOD, "PUT on sessions is 405");
     TAP_IS_STR(allow, "GET, HEAD, DELETE", "Allow lists every method");
-    TAP_IS_INT(run(r, "DELETE", "/api/v1/sessions", false, &route, allow,
-                   &req),
+    TAP_IS_INT(run(r, "DELETE", "/api/v1/sessions", false, &route, allow, &req),
                SG_MATCH_OK, "DELETE /sessions");
     TAP_OK(route == &routes[3], "DELETE /sessions route");
 
-    TAP_IS_INT(run(r, "DELETE", "/api/v1/sessions/abc123", false, &route,
-                   allow, &req),
-               SG_MATCH_OK, "parameterised route");
+    TAP_IS_INT(
+        run(r, "DELETE", "/api/v1/sessions/abc123", false, &route, allow, &req),
+        SG_MATCH_OK, "parameterised route");
     TAP_OK(route == &routes[4], "DELETE /sessions/{id} route");
     TAP_OK(req.param_lens[0] == 6 && !memcmp(req.params[0], "abc123", 6),
            "id parameter captured");
     TAP_IS_INT(run(r, "DELETE", "/sessions/a%2Fb", true, &route, allow, &req),
                SG_MATCH_NOT_FOUND, "escaped id is not an id");
+    TAP_IS_INT(run(r, "DELETE", "/sessions/abc\n", true, &route, allow, &req),
+               SG_MATCH_NOT_FOUND, "a trailing newline is not an id");
     TAP_IS_INT(run(r, "GET", "/api/v1/admin/users/u1/sessions", false, &route,
                    allow, &req),
                SG_MATCH_OK, "admin route through suffix search");
     TAP_OK(route == &routes[5], "admin route found");
     TAP_OK(req.param_lens[0] == 2 && !memcmp(req.params[0], "u1", 2),
            "user_id captured");
-    TAP_IS_INT(run(r, "GET", "/api/v1/auth/signin", false, &route, allow,
-                   &req),
+    TAP_IS_INT(run(r, "GET", "/api/v1/auth/signin", false, &route, allow, &req),
                SG_MATCH_BAD_METHOD, "GET signin is 405");
     TAP_IS_STR(allow, "POST", "Allow POST");
     sg_router_free(r);

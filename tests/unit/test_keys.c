@@ -1,0 +1,34 @@
+/* Unit tests for keys.c and the key part of ratelimit.c: the layout that
+ * docs/REDIS.md documents, hash tags included. */
+#include <string.h>
+
+#include "keys.h"
+#include "tap.h"
+
+int main(void)
+{
+    char k[SG_KEY_MAX], big[SG_KEY_MAX];
+
+    sg_key_user(k, "sg:", "u1");
+    TAP_IS_STR(k, "sg:{u:u1}:user", "user");
+    sg_key_user_sessions(k, "sg:", "u1");
+    TAP_IS_STR(k, "sg:{u:u1}:sessions", "sessions zset");
+    sg_key_session(k, "sg:", "u1", "s1");
+    TAP_IS_STR(k, "sg:{u:u1}:s:s1", "session");
+    sg_key_session_prefix(k, "sg:", "u1");
+    TAP_IS_STR(k, "sg:{u:u1}:s:", "session prefix");
+    sg_key_rotated(k, "sg:", "u1", "s1");
+    TAP_IS_STR(k, "sg:{u:u1}:s:s1:rt", "rotated refresh hashes");
+    sg_key_revoked(k, "sg:", "u1", "j1");
+    TAP_IS_STR(k, "sg:{u:u1}:rv:j1", "revoked jti");
+    sg_key_known_ips(k, "sg:", "u1");
+    TAP_IS_STR(k, "sg:{u:u1}:ips", "known IPs");
+    sg_key_email(k, "app:", "a@b.co");
+    TAP_IS_STR(k, "app:email:a@b.co", "email index, other prefix");
+    sg_key_users(k, "sg:");
+    TAP_IS_STR(k, "sg:users", "user set");
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    TAP_IS_INT(sg_key_email(k, "sg:", big), SG_ETOOBIG, "too long refused");
+    return tap_done();
+}
