@@ -713,7 +713,10 @@ int sg_cli_main(int argc, char **argv)
             strcmp(argv[2], commands[i].name) == 0)
             c.cmd = &commands[i];
     if (!c.cmd) {
-        fprintf(stderr, "sessiongate: unknown command\n");
+        if (argc > 2)
+            fail_arg("unknown command", argv[2]);
+        else
+            fail("which %s command?", argv[1]);
         usage(stderr);
         return EXIT_USAGE;
     }

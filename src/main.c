@@ -1,6 +1,7 @@
 /* main.c -- command line and choice of mode; nothing else.
  *
- * One binary runs four ways, chosen from how it was started:
+ * One binary runs five ways, chosen from how it was started:
+ *   user|sessions ...         the operator CLI (cli.c)
  *   --listen ADDRESS          standalone FastCGI server (nginx)
  *   fd 0 a listening socket   spawned by the web server (lighttpd, mod_fcgid)
  *   GATEWAY_INTERFACE set     plain CGI, one request
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "ctx.h"
 #include "log.h"
 #include "server.h"
@@ -38,6 +40,8 @@ static void usage(FILE *out)
             "usage: sessiongate [--config FILE] [--listen unix:PATH|HOST:PORT]"
             " [--workers N]\n"
             "       sessiongate --check-config [--config FILE]\n"
+            "       sessiongate user|sessions ... (see: sessiongate user "
+            "--help)\n"
             "       sessiongate --version | --help\n"
             "\n"
             "Started by a web server with a listening socket on fd 0 it "
@@ -170,10 +174,12 @@ int main(int argc, char **argv)
     struct options o = {0};
     struct sg_config *cfg;
     char err[512];
-    int rc = parse_args(argc, argv, &o);
     bool cgi;
+    int rc;
 
-    if (rc)
+    if (sg_cli_is_command(argc, argv))
+        return sg_cli_main(argc, argv);
+    if ((rc = parse_args(argc, argv, &o)))
         return rc - 1;
     sg_fcgi_init();
     cgi = !o.listen && !o.check_config && !sg_fcgi_fd0_is_listener() &&
