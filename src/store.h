@@ -68,7 +68,8 @@ int sg_store_user_by_id(struct sg_store *s, const char *uid, struct sg_user *u);
 int sg_store_user_set(struct sg_store *s, const char *uid, const char *field,
                       const char *value);
 
-/* Delete a user, its email and every session. */
+/* Delete a user record, its email index and its entry in the user set.
+ * End its sessions first (sg_store_operator with SG_OP_SESSIONS_END). */
 int sg_store_user_delete(struct sg_store *s, const struct sg_user *u);
 
 /* Call fn for each user id (SSCAN of the user set); stops early when fn
