@@ -13,6 +13,8 @@
 #include "buf.h"
 #include "transport.h"
 
+#define DRAIN_MAX (16ULL << 20) /* bytes of a refused body read and dropped */
+
 static const char *env_param(void *arg, const char *name)
 {
     return getenv(name);
@@ -36,6 +38,26 @@ static int read_stdin(struct sg_request *req, struct sg_buf *buf)
     req->body = buf->data ? buf->data : "";
     req->body_len = buf->len;
     return SG_OK;
+}
+
+/* The web server is still writing a body we refused (413): read and drop
+ * it, up to a bound, or the server sees a reset and may lose our answer. */
+static void drain_stdin(const char *content_length)
+{
+    unsigned long long left = strtoull(content_length, NULL, 10);
+    char chunk[16384];
+
+    if (left > DRAIN_MAX)
+        left = DRAIN_MAX;
+    while (left) {
+        ssize_t n = read(STDIN_FILENO, chunk,
+                         left < sizeof(chunk) ? left : sizeof(chunk));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        left -= (unsigned long long)n;
+    }
 }
 
 static void write_all(const char *p, size_t len)
@@ -79,6 +101,8 @@ int sg_cgi_serve(struct sg_ctx *ctx)
     else
         sg_app_handle(ctx, &req, &res);
     write_response(&req, &res);
+    if (req.body_too_large)
+        drain_stdin(getenv("CONTENT_LENGTH"));
     sg_request_release(&req);
     sg_response_free(&res);
     sg_buf_free(&body);

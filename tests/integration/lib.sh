@@ -1,0 +1,190 @@
+# shellcheck shell=bash
+# tests/integration/lib.sh -- shared helpers for the shunit2 integration
+# suites (bash). Source it, then call the sg_* functions:
+#
+#   sg_require SERVER          skip the suite (exit 77) if a tool is missing
+#   sg_stack_start SERVER      start tests/stack.sh in a fresh temp dir on a
+#                              free port (retried on another port if taken);
+#                              sets SG_DIR, SG_URL, SG_PORT
+#   sg_stack_stop              stop it and remove SG_DIR (idempotent; keeps
+#                              SG_DIR when SG_KEEP=1, shows the logs when a
+#                              test failed)
+#   sg_stack CMD [ARGS]        tests/stack.sh CMD --dir SG_DIR ARGS
+#   sg_req METHOD PATH [curl args]   one request to SG_URL/PATH; sets
+#                              SG_STATUS, SG_BODY and the header file SG_HDRS
+#                              (a transfer error makes SG_STATUS "CODE+curlRC")
+#   sg_hdr NAME                a response header of the last sg_req
+#   sg_json FILTER             jq -r FILTER on SG_BODY ("<invalid json>" if not JSON)
+#   sg_status METHOD PATH [curl args]  prints just the status
+#   sg_poll SECONDS CMD...     run CMD until it succeeds, at most SECONDS
+#   sg_json_body N             a JSON object of exactly N bytes
+#
+# Environment: SG_BIN (the binary under test; default src/sessiongate in
+# this source tree), SG_KEEP=1 (keep the stack's directory for a
+# post-mortem), SG_CURL_TIMEOUT (default 15 s), SG_SKIP_INTEGRATION=1
+# (skip: exit 77). tests/stack.sh and the shipped configs are found next to
+# this file.
+
+# The source tree is where this file is (also in a VPATH build, where
+# make check exports SG_BIN, the binary in the build tree).
+SG_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+SG_BIN=${SG_BIN:-$SG_TOP/src/sessiongate}
+SG_STACK=$SG_TOP/tests/stack.sh
+SG_CURL_TIMEOUT=${SG_CURL_TIMEOUT:-15}
+export SG_BIN
+
+SG_DIR=
+SG_URL=
+SG_PORT=
+SG_STATUS=
+SG_BODY=
+SG_HDRS=
+
+# The automake convention: 77 marks the whole test as skipped.
+sg_skip_suite() {
+    echo "SKIP: $*" >&2
+    exit 77
+}
+
+# sg_require SERVER: the tools the suite needs, or skip it.
+sg_require() {
+    local t
+    case ${SG_SKIP_INTEGRATION:-} in
+    '' | 0 | no) ;;
+    *) sg_skip_suite "SG_SKIP_INTEGRATION is set" ;;
+    esac
+    for t in curl jq redis-server redis-cli; do
+        command -v "$t" >/dev/null 2>&1 || sg_skip_suite "$t is not installed"
+    done
+    case $1 in
+    lighttpd) t=lighttpd ;;
+    apache | cgi) t=apache2 ;;
+    nginx) t=nginx ;;
+    *) echo "lib.sh: unknown server '$1'" >&2; exit 1 ;;
+    esac
+    command -v "$t" >/dev/null 2>&1 || PATH=$PATH:/usr/sbin:/sbin
+    command -v "$t" >/dev/null 2>&1 || sg_skip_suite "$t is not installed"
+    if [ "$1" = apache ] && [ ! -e /usr/lib/apache2/modules/mod_fcgid.so ]; then
+        sg_skip_suite "mod_fcgid is not installed (libapache2-mod-fcgid)"
+    fi
+    [ -x "$SG_BIN" ] || { echo "lib.sh: $SG_BIN is not built (set SG_BIN)" >&2; exit 1; }
+}
+
+# A free loopback port: random in 20000-59999, not listening now.
+sg_pick_port() {
+    local port hex i
+    for ((i = 0; i < 50; i++)); do
+        port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+        hex=$(printf '%04X' "$port")
+        awk -v hex="$hex" '$4 == "0A" { n = split($2, a, ":"); if (a[n] == hex) found = 1 }
+            END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null || {
+            echo "$port"
+            return 0
+        }
+    done
+    return 1
+}
+
+sg_stack() {
+    local cmd=$1
+    shift
+    "$SG_STACK" "$cmd" --dir "$SG_DIR" "$@"
+}
+
+# sg_stack_start SERVER: up to 5 ports; any failure but "port taken" is final.
+sg_stack_start() {
+    local server=$1 rc _
+    SG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/sg-$server.XXXXXX") || return 1
+    for _ in 1 2 3 4 5; do
+        SG_PORT=$(sg_pick_port) || return 1
+        SG_URL=$("$SG_STACK" start "$server" --port "$SG_PORT" --dir "$SG_DIR")
+        rc=$?
+        [ $rc = 0 ] && return 0
+        [ $rc = 3 ] || return 1
+        echo "lib.sh: port $SG_PORT taken, retrying" >&2
+    done
+    return 1
+}
+
+sg_stack_stop() {
+    [ -n "$SG_DIR" ] && [ -d "$SG_DIR" ] || return 0
+    if [ "${__shunit_testsFailed:-0}" -gt 0 ] 2>/dev/null; then
+        echo "---- logs of the stack in $SG_DIR" >&2
+        "$SG_STACK" logs --dir "$SG_DIR" >&2
+    fi
+    [ -s "$SG_DIR/stack.state" ] && "$SG_STACK" stop --dir "$SG_DIR"
+    if [ "${SG_KEEP:-0}" = 1 ]; then
+        echo "lib.sh: kept $SG_DIR" >&2
+    else
+        rm -rf "$SG_DIR"
+    fi
+    SG_DIR=
+}
+
+# sg_req METHOD PATH [curl args...]. PATH is relative to SG_URL. HEAD is
+# sent as a real HEAD (curl --head, which reads no body: SG_BODY is empty).
+sg_req() {
+    local method=$1 path=$2 out rc body=$SG_DIR/last.body
+    shift 2
+    SG_HDRS=$SG_DIR/last.headers
+    : >"$SG_HDRS"
+    : >"$body"
+    if [ "$method" = HEAD ]; then
+        set -- --head "$@"
+        body=/dev/null
+    else
+        set -- -X "$method" "$@"
+    fi
+    # no "Expect: 100-continue" round trip for bodies over 1 KiB
+    out=$(curl -sS --max-time "$SG_CURL_TIMEOUT" -H 'Expect:' -o "$body" \
+        -D "$SG_HDRS" -w '%{http_code}' "$@" "$SG_URL$path" 2>"$SG_DIR/last.curl")
+    rc=$?
+    SG_STATUS=$out
+    SG_BODY=
+    [ "$body" = /dev/null ] || SG_BODY=$(<"$body")
+    if [ $rc != 0 ]; then
+        # A broken transfer fails any status check, and says why:
+        # "413+curl18" is a 413 whose response was cut short.
+        SG_STATUS="$out+curl$rc"
+        echo "# $method $path: $(tr -d '\n' <"$SG_DIR/last.curl")" >&2
+        return 1
+    fi
+}
+
+sg_status() {
+    sg_req "$@"
+    echo "$SG_STATUS"
+}
+
+# sg_hdr NAME: value of the (last) response header NAME, CR stripped.
+sg_hdr() {
+    awk -v name="$1" 'BEGIN { name = tolower(name) }
+        { sub(/\r$/, "") }
+        /^HTTP\// { v = ""; found = 0; next }   # a new response (1xx first)
+        { i = index($0, ":"); if (i && tolower(substr($0, 1, i - 1)) == name) {
+              v = substr($0, i + 1); sub(/^[ \t]+/, "", v); sub(/[ \t]+$/, "", v); found = 1 } }
+        END { if (found) print v }' "$SG_HDRS"
+}
+
+sg_json() {
+    printf '%s' "$SG_BODY" | jq -r "$1" 2>/dev/null || echo "<invalid json>"
+}
+
+# sg_poll SECONDS CMD...: bounded poll, 0.1 s between tries.
+sg_poll() {
+    local deadline=$((SECONDS + $1))
+    shift
+    while :; do
+        "$@" && return 0
+        [ $SECONDS -lt $deadline ] || return 1
+        sleep 0.1
+    done
+}
+
+# sg_json_body N: {"email":"...","password":"xxx..."} of exactly N bytes
+# (N >= 50): a well-formed body whose size alone decides 413 or not.
+sg_json_body() {
+    local head='{"email":"body-size@example.com","password":"' tail='"}' n
+    n=$(($1 - ${#head} - ${#tail}))
+    printf '%s%s%s' "$head" "$(head -c "$n" /dev/zero | tr '\0' x)" "$tail"
+}

@@ -1,0 +1,581 @@
+#!/bin/bash
+# shellcheck disable=SC2094,SC1091
+# tests/stack.sh -- start and stop a private sessiongate stack: a redis-server
+# on a unix socket, a web server on 127.0.0.1:PORT and sessiongate behind it
+# at /api/v1. Used by the integration tests; usable by hand.
+#
+#   tests/stack.sh start SERVER --port P --dir D   SERVER: lighttpd apache nginx cgi
+#   tests/stack.sh stop --dir D
+#   tests/stack.sh redis-stop --dir D | redis-start --dir D
+#   tests/stack.sh pids --dir D [all|master|worker]
+#   tests/stack.sh write-config --dir D     regenerate D/sessiongate.conf
+#   tests/stack.sh reload --dir D           SIGHUP to the sessiongate masters
+#   tests/stack.sh logs --dir D             tail of every log in D
+#
+# `start` prints the base URL (http://127.0.0.1:P/api/v1) and returns once
+# GET /ready answers 200, or fails within SG_STACK_TIMEOUT seconds (default
+# 20) with the tail of the logs, having stopped whatever it started. Exit
+# status 3 means the port was taken (pick another and retry).
+#
+# Everything lives in D (created if missing; made 0755 so that the app user
+# and nginx's workers can reach their sockets): configs, sockets, logs
+# (*.log), the secret D/jwt.secret (32 random bytes, 0600, owned by the user
+# sessiongate runs as), the generated config D/sessiongate.conf and the PIDs
+# of what was started (D/pids/). Lines in SG_STACK_EXTRA_CONF go into
+# D/sessiongate.conf: a key given there replaces the stack's own value for
+# it (repeated keys are errors in sessiongate), other lines are appended.
+#
+# The web server configs are the shipped ones (lighttpd/, apache/, nginx/ at
+# the top of the source tree) with their production paths replaced by paths
+# in D, wrapped in the server-wide settings kept in tests/stack/*.in.
+#
+# Run as root (the tests do), sessiongate runs as www-data, as a stock
+# Debian web server would run it; run unprivileged, everything runs as the
+# caller (Apache and nginx then skip their User switch).
+#
+# Environment: SG_BIN (default: src/sessiongate in the source tree this
+# script is in), SG_STACK_EXTRA_CONF, SG_STACK_TIMEOUT, SG_STACK_USER (app
+# user when root, default www-data).
+
+set -u
+shopt -u patsub_replacement 2>/dev/null || true
+
+# The source tree is where this script is (also in a VPATH build).
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SG_BIN=${SG_BIN:-$TOP/src/sessiongate}
+SG_STACK_TIMEOUT=${SG_STACK_TIMEOUT:-20}
+TEMPLATES=$TOP/tests/stack
+
+# Production paths used in the shipped configs, replaced when rendering.
+PROD_BIN=/usr/local/bin/sessiongate
+PROD_CONF=/etc/sessiongate/sessiongate.conf
+PROD_RUN=/run/sessiongate
+
+die() { echo "stack.sh: $*" >&2; exit 1; }
+usage() {
+    sed -n '5,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+}
+
+# ---- process helpers -------------------------------------------------------
+
+# alive PID: the process exists and is not a zombie (PID 1 here may not
+# reap the orphans we leave behind).
+alive() {
+    local st
+    [ -n "$1" ] && [ -r "/proc/$1/stat" ] || return 1
+    st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
+    [ -n "$st" ] && [ "${st%% *}" != Z ]
+}
+
+# wait_gone TIMEOUT PID...: poll until every PID has exited; 1 on timeout.
+wait_gone() {
+    local t=$1 p left i
+    shift
+    for ((i = 0; i < t * 20; i++)); do
+        left=
+        for p in "$@"; do alive "$p" && left="$left $p"; done
+        [ -z "$left" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# stop_pids SIG PID...: signal, wait up to 10 s, then SIGKILL what is left.
+stop_pids() {
+    local sig=$1 p
+    shift
+    [ $# -gt 0 ] || return 0
+    for p in "$@"; do alive "$p" && kill "-$sig" "$p" 2>/dev/null; done
+    wait_gone 10 "$@" && return 0
+    for p in "$@"; do
+        if alive "$p"; then
+            echo "stack.sh: PID $p ignored SIG$sig for 10 s: SIGKILL" >&2
+            kill -KILL "$p" 2>/dev/null
+        fi
+    done
+    wait_gone 5 "$@"
+}
+
+# Every process as "pid ppid comm" (comm without spaces).
+proc_table() {
+    local f line pid rest comm ppid
+    for f in /proc/[0-9]*/stat; do
+        { read -r line <"$f"; } 2>/dev/null || continue
+        pid=${line%% *}
+        comm=${line#*(}
+        comm=${comm%)*}
+        rest=${line##*) }
+        ppid=${rest#* }
+        ppid=${ppid%% *}
+        [ "${rest%% *}" = Z ] && continue
+        echo "$pid $ppid ${comm// /_}"
+    done
+}
+
+# sg_pids ROLE: sessiongate processes below the PIDs recorded in D/pids,
+# and any that names D's config in its command line or environment (a
+# worker orphaned by a master that died). master: those whose parent is
+# not sessiongate (masters, and in-process servers); worker: those that
+# serve requests (children of a master, and in-process servers, which have
+# no sessiongate children).
+sg_pids() {
+    local role=${1:-all} roots="" f name table pid ppid comm
+    for f in server sessiongate; do
+        [ -s "$D/pids/$f" ] && roots="$roots $(<"$D/pids/$f")"
+    done
+    name=$(basename "$(state BIN)")
+    name=${name:0:15}
+    table=$(proc_table)
+    while read -r pid ppid comm; do
+        [ "$comm" = "$name" ] || continue
+        if grep -qsF "$D/sessiongate.conf" "/proc/$pid/cmdline" "/proc/$pid/environ"; then
+            roots="$roots $pid"
+        fi
+    done <<<"$table"
+    : "$ppid"
+    [ -n "$roots" ] || return 0
+    awk -v roots="$roots" -v name="$name" -v role="$role" '
+        { ppid[$1] = $2; comm[$1] = $3 }
+        END {
+            n = split(roots, r, " ")
+            for (i = 1; i <= n; i++) keep[r[i]] = 1
+            # descendants of the roots (the roots included)
+            do {
+                grew = 0
+                for (p in ppid)
+                    if (!(p in keep) && (ppid[p] in keep)) { keep[p] = 1; grew = 1 }
+            } while (grew)
+            for (p in keep) if ((p in comm) && comm[p] == name) sg[p] = 1
+            for (p in sg) if (ppid[p] in sg) haskids[ppid[p]] = 1
+            for (p in sg) {
+                child = (ppid[p] in sg)
+                if (role == "all" ||
+                    (role == "master" && !child) ||
+                    (role == "worker" && (child || !(p in haskids))))
+                    print p
+            }
+        }' <<<"$table" | sort -n
+}
+
+# ---- state -------------------------------------------------------------------
+
+state() { sed -n "s/^$1=//p" "$D/stack.state" 2>/dev/null; }
+
+pid_of() { [ -s "$D/pids/$1" ] && cat "$D/pids/$1"; }
+
+# ---- rendering -------------------------------------------------------------
+
+# render TEMPLATE OUTPUT: replace the @PLACEHOLDERS@ of tests/stack/*.in.
+render() {
+    local text
+    text=$(<"$1") || die "cannot read $1"
+    text=${text//@DIR@/$D}
+    text=${text//@PORT@/$PORT}
+    text=${text//@SERVER@/$SERVER}
+    text=${text//@WORKERS@/$WORKERS}
+    text=${text//@USER_LINES@/$USER_LINES}
+    printf '%s\n' "$text" >"$2" || die "cannot write $2"
+}
+
+# render_shipped FILE OUTPUT PATH...: the shipped config with its production
+# paths replaced; each PATH must still be used in it (else the shipped file
+# and this script have drifted apart).
+render_shipped() {
+    local src=$TOP/$1 out=$2 text p
+    shift 2
+    text=$(<"$src") || die "cannot read $src"
+    for p in "$@"; do
+        grep -v '^[[:space:]]*#' "$src" | grep -qF "$p" ||
+            die "$src no longer uses $p: update tests/stack.sh to match"
+    done
+    text=${text//$PROD_CONF/$D/sessiongate.conf}
+    text=${text//$PROD_BIN/$APP_BIN}
+    text=${text//$PROD_RUN/$D/run}
+    printf '%s\n' "$text" >"$out" || die "cannot write $out"
+}
+
+# write_config: D/sessiongate.conf from the template and SG_STACK_EXTRA_CONF,
+# replaced atomically (a running sessiongate may read it at any moment).
+write_config() {
+    local tmp=$D/.sessiongate.conf.$$ extra=${SG_STACK_EXTRA_CONF:-} keys line k
+    render "$TEMPLATES/sessiongate.conf.in" "$tmp"
+    if [ -n "$extra" ]; then
+        keys=
+        while IFS= read -r line; do
+            case $line in '' | \#*) continue ;; esac
+            k=${line%%=*}
+            k=${k//[[:space:]]/}
+            [ -n "$k" ] && keys="$keys $k"
+        done <<<"$extra"
+        for k in $keys; do
+            grep -v "^[[:space:]]*${k}[[:space:]]*=" "$tmp" >"$tmp.x"
+            mv "$tmp.x" "$tmp"
+        done
+        printf '# from SG_STACK_EXTRA_CONF\n%s\n' "$extra" >>"$tmp"
+    fi
+    chmod 0644 "$tmp"
+    mv -f "$tmp" "$D/sessiongate.conf"
+}
+
+# 32 random bytes from /dev/urandom, without NUL, CR or LF bytes (sessiongate
+# strips a trailing CR/LF from secret files, and a reader stopping at NUL
+# would see fewer): about 255.8 bits.
+write_secret() {
+    local f=$D/jwt.secret
+    (
+        umask 077
+        : >"$f"
+        while [ "$(stat -c %s "$f")" -lt 32 ]; do
+            head -c 64 /dev/urandom | tr -d '\000\n\r' | head -c $((32 - $(stat -c %s "$f"))) >>"$f"
+        done
+    )
+    chmod 0600 "$f"
+    [ -n "$APP_CHOWN" ] && chown "$APP_CHOWN" "$f"
+    return 0
+}
+
+# ---- logs ------------------------------------------------------------------
+
+show_logs() {
+    local f
+    for f in "$D"/*.log; do
+        [ -s "$f" ] || continue
+        echo "---- $f (last 25 lines)"
+        tail -n 25 "$f"
+    done
+}
+
+port_taken() {
+    grep -qs 'Address already in use' "$D"/*.log
+}
+
+# port_listening PORT: some socket already listens on PORT (any address).
+port_listening() {
+    local hex
+    hex=$(printf '%04X' "$1")
+    awk -v hex="$hex" '$4 == "0A" { n = split($2, a, ":"); if (a[n] == hex) found = 1 }
+        END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+# ---- redis -----------------------------------------------------------------
+
+redis_ping() {
+    [ -S "$D/redis.sock" ] &&
+        [ "$(redis-cli -s "$D/redis.sock" ping 2>/dev/null)" = PONG ]
+}
+
+redis_start() {
+    local i
+    if alive "$(pid_of redis)"; then
+        echo "stack.sh: redis already running" >&2
+        return 0
+    fi
+    rm -f "$D/redis.sock"
+    redis-server "$D/redis.conf" </dev/null >>"$D/redis.log" 2>&1 &
+    echo $! >"$D/pids/redis"
+    for ((i = 0; i < 200; i++)); do
+        redis_ping && return 0
+        alive "$!" || break
+        sleep 0.05
+    done
+    echo "stack.sh: redis-server did not answer PING on $D/redis.sock" >&2
+    return 1
+}
+
+redis_stop() {
+    local pid
+    pid=$(pid_of redis) || return 0
+    stop_pids TERM "$pid"
+    rm -f "$D/pids/redis" "$D/redis.sock"
+}
+
+# ---- web servers -----------------------------------------------------------
+
+start_lighttpd() {
+    render "$TEMPLATES/lighttpd.conf.in" "$D/lighttpd.conf"
+    render_shipped lighttpd/sessiongate.conf "$D/lighttpd-sessiongate.conf" \
+        $PROD_BIN $PROD_CONF $PROD_RUN
+    # lighttpd opens its error log after dropping to server.username
+    : >>"$D/lighttpd-error.log"
+    [ -n "$APP_CHOWN" ] && chown "$APP_CHOWN" "$D/lighttpd-error.log"
+    lighttpd -tt -f "$D/lighttpd.conf" >>"$D/lighttpd-error.log" 2>&1 ||
+        { echo "stack.sh: lighttpd rejects $D/lighttpd.conf" >&2; return 1; }
+    lighttpd -D -f "$D/lighttpd.conf" </dev/null >>"$D/lighttpd-error.log" 2>&1 &
+    echo $! >"$D/pids/server"
+}
+
+start_apache() {
+    local mode=fcgid shipped=apache/sessiongate.conf v
+    if [ "$SERVER" = cgi ]; then
+        mode=cgi
+        shipped=apache/sessiongate-cgi.conf
+    fi
+    mkdir -p "$D/apache-run" "$D/fcgid"
+    [ -n "$APP_CHOWN" ] && chown "$APP_CHOWN" "$D/fcgid"
+    render "$TEMPLATES/apache.conf.in" "$D/apache.conf"
+    render "$TEMPLATES/apache-$mode.conf.in" "$D/apache-mode.conf"
+    # mod_fcgid and mod_cgid give programs a clean environment: pass the
+    # sanitizer settings of a sanitizer build on, as lighttpd and the
+    # standalone mode get them by inheritance.
+    for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS; do
+        [ -n "${!v:-}" ] || continue
+        if [ $mode = fcgid ]; then
+            echo "FcgidInitialEnv $v \"${!v}\""
+        else
+            echo "PassEnv $v"
+        fi
+    done >>"$D/apache-mode.conf"
+    render_shipped "$shipped" "$D/apache-sessiongate.conf" $PROD_BIN $PROD_CONF
+    apache2 -t -f "$D/apache.conf" >>"$D/apache-error.log" 2>&1 ||
+        { echo "stack.sh: apache2 rejects $D/apache.conf" >&2; return 1; }
+    # Apache's own environment, as apache2ctl sets it (LANG, umask...).
+    (
+        set +u
+        [ -r /etc/apache2/envvars ] && . /etc/apache2/envvars
+        exec apache2 -f "$D/apache.conf" -DFOREGROUND
+    ) </dev/null >>"$D/apache-error.log" 2>&1 &
+    echo $! >"$D/pids/server"
+}
+
+start_nginx() {
+    local sock=$D/run/sessiongate.sock i
+    mkdir -p "$D/nginx-tmp"
+    render "$TEMPLATES/nginx.conf.in" "$D/nginx.conf"
+    render_shipped nginx/sessiongate.conf "$D/nginx-sessiongate.conf" $PROD_RUN
+    nginx -t -p "$D/" -c "$D/nginx.conf" -e "$D/nginx-error.log" >>"$D/nginx-error.log" 2>&1 ||
+        { echo "stack.sh: nginx rejects $D/nginx.conf" >&2; return 1; }
+    # sessiongate standalone, as its systemd unit would run it.
+    $AS_APP "$APP_BIN" --config "$D/sessiongate.conf" --listen "unix:$sock" \
+        --workers 2 </dev/null >>"$D/sessiongate.log" 2>&1 &
+    echo $! >"$D/pids/sessiongate"
+    for ((i = 0; i < 200; i++)); do
+        [ -S "$sock" ] && break
+        alive "$!" || break
+        sleep 0.05
+    done
+    [ -S "$sock" ] ||
+        { echo "stack.sh: sessiongate did not create $sock" >&2; return 1; }
+    nginx -p "$D/" -c "$D/nginx.conf" -e "$D/nginx-error.log" -g 'daemon off;' \
+        </dev/null >>"$D/nginx-error.log" 2>&1 &
+    echo $! >"$D/pids/server"
+}
+
+# ---- commands --------------------------------------------------------------
+
+# The stack's process user. Sets APP_USER, APP_CHOWN (owner for the files
+# sessiongate must read or write, empty when unprivileged), AS_APP (command
+# prefix running as that user) and USER_LINES (server config lines).
+set_user() {
+    if [ "$(id -u)" = 0 ]; then
+        APP_USER=${SG_STACK_USER:-www-data}
+        id "$APP_USER" >/dev/null 2>&1 || die "user $APP_USER does not exist (set SG_STACK_USER)"
+        APP_GROUP=$(id -gn "$APP_USER")
+        APP_CHOWN=$APP_USER:$APP_GROUP
+        AS_APP="setpriv --reuid=$APP_USER --regid=$APP_GROUP --init-groups --"
+        case $SERVER in
+        lighttpd) USER_LINES="server.username = \"$APP_USER\"
+server.groupname = \"$APP_GROUP\"" ;;
+        apache | cgi) USER_LINES="User $APP_USER
+Group $APP_GROUP" ;;
+        *) USER_LINES="" ;;
+        esac
+    else
+        APP_USER=$(id -un)
+        APP_CHOWN=
+        AS_APP=
+        USER_LINES=
+    fi
+}
+
+# The binary as the app user can run it: in place if it can, else a copy
+# in D (a checkout under /root is not readable by www-data).
+set_app_bin() {
+    APP_BIN=$SG_BIN
+    if [ -n "$AS_APP" ] && ! $AS_APP test -x "$SG_BIN"; then
+        mkdir -p "$D/bin"
+        cp "$SG_BIN" "$D/bin/" || die "cannot copy $SG_BIN"
+        chmod 0755 "$D/bin" "$D/bin/$(basename "$SG_BIN")"
+        APP_BIN=$D/bin/$(basename "$SG_BIN")
+    fi
+}
+
+stop_all() {
+    local sg
+    # the sessiongate processes first noted, so that we wait for them too
+    sg=$(sg_pids all | tr '\n' ' ')
+    # the web server first (it stops what it spawned), then sessiongate
+    # standalone (drains and removes its socket), then redis.
+    [ -n "$(pid_of server)" ] && stop_pids TERM "$(pid_of server)"
+    [ -n "$(pid_of sessiongate)" ] && stop_pids TERM "$(pid_of sessiongate)"
+    # spawned processes the server did not take down with it
+    # shellcheck disable=SC2086
+    [ -n "${sg// /}" ] && stop_pids TERM $sg
+    redis_stop
+    rm -f "$D/pids/server" "$D/pids/sessiongate"
+}
+
+cmd_start() {
+    local code='' deadline
+    case $SERVER in
+    lighttpd) command -v lighttpd >/dev/null || die "lighttpd is not installed" ;;
+    apache | cgi) command -v apache2 >/dev/null || die "apache2 is not installed" ;;
+    nginx) command -v nginx >/dev/null || die "nginx is not installed" ;;
+    *) die "unknown server '$SERVER' (lighttpd, apache, nginx or cgi)" ;;
+    esac
+    command -v redis-server >/dev/null || die "redis-server is not installed"
+    if ! [[ $PORT =~ ^[0-9]+$ ]] || [ "$PORT" -lt 1 ] || [ "$PORT" -gt 65535 ]; then
+        die "--port: not a port number: '$PORT'"
+    fi
+    [ -x "$SG_BIN" ] || die "$SG_BIN is not an executable (build it, or set SG_BIN)"
+    SG_BIN=$(cd "$(dirname "$SG_BIN")" && pwd)/$(basename "$SG_BIN")
+    if [ "$(id -u)" != 0 ] && { [ "$SERVER" = apache ] || [ "$SERVER" = cgi ]; }; then
+        : # Apache runs unprivileged on a high port, without User/Group.
+    fi
+    if port_listening "$PORT"; then
+        echo "stack.sh: port $PORT is taken" >&2
+        exit 3
+    fi
+    mkdir -p "$D" || die "cannot create $D"
+    D=$(cd "$D" && pwd)
+    if [ -s "$D/stack.state" ]; then
+        for i in server sessiongate redis; do
+            alive "$(pid_of $i)" && die "$D already runs a stack (stop it first)"
+        done
+    fi
+    case $SERVER in
+    lighttpd | nginx) WORKERS=2 ;;
+    *) WORKERS=0 ;;
+    esac
+    set_user
+    set_app_bin
+    # Logs of a previous run in D would confuse the port-taken check.
+    rm -rf "$D/pids" "$D"/*.log "$D/run"
+    mkdir -p "$D/pids" "$D/www" "$D/run"
+    chmod 0755 "$D" "$D/www" "$D/run"
+    [ -n "$APP_CHOWN" ] && chown "$APP_CHOWN" "$D/run"
+    echo '{}' >"$D/www/index.json"
+    cat >"$D/stack.state" <<EOF
+SERVER=$SERVER
+PORT=$PORT
+BIN=$APP_BIN
+APP_USER=$APP_USER
+WORKERS=$WORKERS
+URL=http://127.0.0.1:$PORT/api/v1
+EOF
+    write_secret
+    write_config
+    render "$TEMPLATES/redis.conf.in" "$D/redis.conf"
+
+    # From here on, any failure (die included) stops what was started.
+    trap 'start_failed' EXIT
+    trap 'echo "stack.sh: interrupted" >&2; exit 130' INT TERM
+    url=http://127.0.0.1:$PORT/api/v1
+    redis_start || exit 1
+    case $SERVER in
+    lighttpd) start_lighttpd ;;
+    apache | cgi) start_apache ;;
+    nginx) start_nginx ;;
+    esac || exit 1
+    deadline=$((SECONDS + SG_STACK_TIMEOUT))
+    while [ $SECONDS -lt $deadline ]; do
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url/ready")
+        [ "$code" = 200 ] && break
+        alive "$(pid_of server)" || break
+        [ -z "$(pid_of sessiongate)" ] || alive "$(pid_of sessiongate)" || break
+        sleep 0.1
+    done
+    if [ "$code" != 200 ]; then
+        echo "stack.sh: $url/ready did not answer 200 (last: ${code:-none})" >&2
+        exit 1
+    fi
+    # The 200 must have come from this stack, not from another server that
+    # holds the port while ours failed to bind it.
+    if ! alive "$(pid_of server)" || port_taken; then
+        echo "stack.sh: the web server did not keep running" >&2
+        exit 1
+    fi
+    trap - EXIT INT TERM
+    echo "$url"
+}
+
+# EXIT trap of a failed start: show the logs, stop everything, and exit 3
+# if the port was taken.
+start_failed() {
+    local rc=$?
+    trap - EXIT INT TERM
+    show_logs >&2
+    stop_all
+    if port_taken; then
+        echo "stack.sh: port $PORT is taken" >&2
+        exit 3
+    fi
+    [ $rc = 0 ] && rc=1
+    exit $rc
+}
+
+cmd_stop() {
+    [ -d "$D/pids" ] || { echo "stack.sh: nothing to stop in $D" >&2; return 0; }
+    stop_all
+}
+
+cmd_reload() {
+    local p n=0
+    if [ "$(state SERVER)" = cgi ]; then
+        echo "stack.sh: cgi: nothing to reload (each request reads the config)" >&2
+        return 0
+    fi
+    for p in $(sg_pids master); do
+        kill -HUP "$p" && n=$((n + 1))
+    done
+    [ $n -gt 0 ] || die "no sessiongate process to reload"
+}
+
+# ---- main ------------------------------------------------------------------
+
+[ $# -ge 1 ] || usage
+CMD=$1
+shift
+SERVER=
+if [ "$CMD" = start ]; then
+    [ $# -ge 1 ] || usage
+    SERVER=$1
+    shift
+fi
+PORT=
+D=
+ROLE=all
+while [ $# -gt 0 ]; do
+    case $1 in
+    --port) PORT=${2:-}; shift 2 || usage ;;
+    --dir) D=${2:-}; shift 2 || usage ;;
+    all | master | worker) ROLE=$1; shift ;;
+    *) usage ;;
+    esac
+done
+[ -n "$D" ] || die "--dir D is required"
+
+if [ "$CMD" != start ]; then
+    [ -d "$D" ] || die "$D does not exist"
+    D=$(cd "$D" && pwd)
+    [ -s "$D/stack.state" ] || die "$D holds no stack (no stack.state)"
+    SERVER=$(state SERVER)
+    PORT=$(state PORT)
+    WORKERS=$(state WORKERS)
+    set_user
+fi
+
+case $CMD in
+start)
+    [ -n "$PORT" ] || die "--port P is required"
+    cmd_start
+    ;;
+stop) cmd_stop ;;
+redis-stop) redis_stop ;;
+redis-start) redis_start ;;
+pids) sg_pids "$ROLE" ;;
+write-config) write_config ;;
+reload) cmd_reload ;;
+logs) show_logs ;;
+*) usage ;;
+esac
