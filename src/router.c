@@ -31,6 +31,7 @@ struct sg_router {
     struct compiled_route *routes;
     size_t n;
     pcre2_match_data *md;
+    int last_rc; /* pairs set by the last pcre2_match: only those are valid */
 };
 
 /* "/sessions/{id}" -> "^/sessions/([A-Za-z0-9_.-]{1,128})\\z" */
@@ -101,7 +102,8 @@ static bool path_matches(struct sg_router *r, const struct compiled_route *c,
 {
     if (!c->re)
         return len == c->path_len && memcmp(path, c->route->path, len) == 0;
-    return pcre2_match(c->re, (PCRE2_SPTR)path, len, 0, 0, r->md, NULL) > 0;
+    r->last_rc = pcre2_match(c->re, (PCRE2_SPTR)path, len, 0, 0, r->md, NULL);
+    return r->last_rc > 0;
 }
 
 static bool method_matches(const char *want, const char *got)
@@ -114,9 +116,8 @@ static void take_params(struct sg_router *r, struct sg_request *req,
                         const char *path)
 {
     PCRE2_SIZE *ov = pcre2_get_ovector_pointer(r->md);
-    uint32_t pairs = pcre2_get_ovector_count(r->md);
 
-    for (uint32_t i = 1; i < pairs && i <= SG_ROUTE_PARAMS_MAX; i++) {
+    for (int i = 1; i < r->last_rc && i <= SG_ROUTE_PARAMS_MAX; i++) {
         if (ov[2 * i] == PCRE2_UNSET)
             continue;
         req->params[i - 1] = path + ov[2 * i];

@@ -2,7 +2,9 @@
 # shellcheck disable=SC2094,SC1091
 # tests/stack.sh -- start and stop a private sessiongate stack: a redis-server
 # on a unix socket, a web server on 127.0.0.1:PORT and sessiongate behind it
-# at /api/v1. Used by the integration tests; usable by hand.
+# at /api/v1, the sign-in page (www/) at / and a protected /private/
+# (tests/www-private/: a static file and a CGI; /private/admin/ needs the
+# role admin). Used by the integration tests; usable by hand.
 #
 #   tests/stack.sh start SERVER --port P --dir D   SERVER: lighttpd apache nginx cgi
 #   tests/stack.sh stop --dir D
@@ -15,7 +17,8 @@
 # `start` prints the base URL (http://127.0.0.1:P/api/v1) and returns once
 # GET /ready answers 200, or fails within SG_STACK_TIMEOUT seconds (default
 # 20) with the tail of the logs, having stopped whatever it started. Exit
-# status 3 means the port was taken (pick another and retry).
+# status 3 means the port was taken (pick another and retry). Run from a
+# terminal (stdout not captured), it also prints the sign-in page's URL.
 #
 # Everything lives in D (created if missing; made 0755 so that the app user
 # and nginx's workers can reach their sockets): configs, sockets, logs
@@ -27,7 +30,10 @@
 #
 # The web server configs are the shipped ones (lighttpd/, apache/, nginx/ at
 # the top of the source tree) with their production paths replaced by paths
-# in D, wrapped in the server-wide settings kept in tests/stack/*.in.
+# in D (and www/, tests/www-private/ of the source tree, used in place when
+# the servers' users can read them, else copied into D), wrapped in the
+# server-wide settings kept in tests/stack/*.in. The nginx stack also runs
+# fcgiwrap (for the protected CGI) on a unix socket in D.
 #
 # Run as root (the tests do), sessiongate runs as www-data, as a stock
 # Debian web server would run it; run unprivileged, everything runs as the
@@ -50,6 +56,9 @@ TEMPLATES=$TOP/tests/stack
 PROD_BIN=/usr/local/bin/sessiongate
 PROD_CONF=/etc/sessiongate/sessiongate.conf
 PROD_RUN=/run/sessiongate
+PROD_WWW=/usr/local/share/sessiongate/www
+PROD_PRIVATE=/var/www/private
+PROD_FCGIWRAP=/run/fcgiwrap.socket
 
 die() { echo "stack.sh: $*" >&2; exit 1; }
 usage() {
@@ -192,6 +201,9 @@ render_shipped() {
     text=${text//$PROD_CONF/$D/sessiongate.conf}
     text=${text//$PROD_BIN/$APP_BIN}
     text=${text//$PROD_RUN/$D/run}
+    text=${text//$PROD_WWW/$SITE_WWW}
+    text=${text//$PROD_PRIVATE/$SITE_PRIVATE}
+    text=${text//$PROD_FCGIWRAP/$D/run/fcgiwrap.sock}
     printf '%s\n' "$text" >"$out" || die "cannot write $out"
 }
 
@@ -295,7 +307,7 @@ redis_stop() {
 start_lighttpd() {
     render "$TEMPLATES/lighttpd.conf.in" "$D/lighttpd.conf"
     render_shipped lighttpd/sessiongate.conf "$D/lighttpd-sessiongate.conf" \
-        $PROD_BIN $PROD_CONF $PROD_RUN
+        $PROD_BIN $PROD_CONF $PROD_RUN $PROD_WWW $PROD_PRIVATE
     # lighttpd opens its error log after dropping to server.username
     : >>"$D/lighttpd-error.log"
     [ -n "$APP_CHOWN" ] && chown "$APP_CHOWN" "$D/lighttpd-error.log"
@@ -326,7 +338,12 @@ start_apache() {
             echo "PassEnv $v"
         fi
     done >>"$D/apache-mode.conf"
-    render_shipped "$shipped" "$D/apache-sessiongate.conf" $PROD_BIN $PROD_CONF
+    if [ $mode = fcgid ]; then
+        render_shipped "$shipped" "$D/apache-sessiongate.conf" $PROD_BIN $PROD_CONF \
+            $PROD_WWW $PROD_PRIVATE
+    else
+        render_shipped "$shipped" "$D/apache-sessiongate.conf" $PROD_BIN $PROD_CONF $PROD_WWW
+    fi
     apache2 -t -f "$D/apache.conf" >>"$D/apache-error.log" 2>&1 ||
         { echo "stack.sh: apache2 rejects $D/apache.conf" >&2; return 1; }
     # Apache's own environment, as apache2ctl sets it (LANG, umask...).
@@ -400,6 +417,48 @@ set_app_bin() {
     fi
 }
 
+# readable_by_servers PATH...: the app user and nginx's workers (nobody)
+# can read every PATH (files) or list and enter it (directories), and
+# reach it. Unprivileged, everything runs as the caller.
+readable_by_servers() {
+    local u p
+    [ -n "$AS_APP" ] || return 0
+    for u in "$APP_USER" nobody; do
+        id "$u" >/dev/null 2>&1 || continue
+        for p in "$@"; do
+            setpriv --reuid="$u" --regid="$(id -g "$u")" --clear-groups -- test -r "$p" ||
+                return 1
+            [ -d "$p" ] && { setpriv --reuid="$u" --regid="$(id -g "$u")" --clear-groups -- \
+                test -x "$p" || return 1; }
+        done
+    done
+    return 0
+}
+
+# The site's content: the sign-in page (www/) at the root and the
+# protected location's content (tests/www-private/). Used in place (so that
+# edits to www/ show at once), or copied into D when the servers' users
+# cannot read the source tree. Sets SITE_WWW and SITE_PRIVATE.
+set_site() {
+    local src_www=$TOP/www src_private=$TOP/tests/www-private
+    [ -f "$src_www/index.html" ] || die "$src_www/index.html is missing"
+    [ -x "$src_private/env.cgi" ] || die "$src_private/env.cgi is missing or not executable"
+    SITE_WWW=$src_www
+    SITE_PRIVATE=$src_private
+    if ! readable_by_servers "$src_www" "$src_www/index.html"; then
+        rm -rf "$D/site-www"
+        cp -R "$src_www" "$D/site-www" || die "cannot copy $src_www"
+        chmod -R a+rX "$D/site-www"
+        SITE_WWW=$D/site-www
+    fi
+    if ! readable_by_servers "$src_private" "$src_private/env.cgi" "$src_private/admin"; then
+        rm -rf "$D/site-private"
+        cp -R "$src_private" "$D/site-private" || die "cannot copy $src_private"
+        chmod -R a+rX "$D/site-private"
+        SITE_PRIVATE=$D/site-private
+    fi
+}
+
 stop_all() {
     local sg
     # the sessiongate processes first noted, so that we wait for them too
@@ -449,12 +508,12 @@ cmd_start() {
     esac
     set_user
     set_app_bin
+    set_site
     # Logs of a previous run in D would confuse the port-taken check.
     rm -rf "$D/pids" "$D"/*.log "$D/run"
-    mkdir -p "$D/pids" "$D/www" "$D/run"
-    chmod 0755 "$D" "$D/www" "$D/run"
+    mkdir -p "$D/pids" "$D/run"
+    chmod 0755 "$D" "$D/run"
     [ -n "$APP_CHOWN" ] && chown "$APP_CHOWN" "$D/run"
-    echo '{}' >"$D/www/index.json"
     cat >"$D/stack.state" <<EOF
 SERVER=$SERVER
 PORT=$PORT
@@ -462,6 +521,7 @@ BIN=$APP_BIN
 APP_USER=$APP_USER
 WORKERS=$WORKERS
 URL=http://127.0.0.1:$PORT/api/v1
+SITE=http://127.0.0.1:$PORT/
 EOF
     write_secret
     write_config
@@ -497,6 +557,18 @@ EOF
     fi
     trap - EXIT INT TERM
     echo "$url"
+    # Run by hand: say where to look.
+    if [ -t 1 ]; then
+        cat <<EOF
+sign-in page:  http://127.0.0.1:$PORT/
+API:           $url
+protected:     http://127.0.0.1:$PORT/private/  (admins only: /private/admin/)
+stop it with:  $0 stop --dir $D
+EOF
+        grep -qE '^[[:space:]]*cookie_auth[[:space:]]*=[[:space:]]*on' "$D/sessiongate.conf" ||
+            echo "(a browser reaches /private/ with cookies only: start with" \
+                "SG_STACK_EXTRA_CONF=\$'cookie_auth = on\\ncookie_secure = off')"
+    fi
 }
 
 # EXIT trap of a failed start: show the logs, stop everything, and exit 3
