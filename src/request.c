@@ -131,6 +131,25 @@ void sg_request_init(struct sg_request *req, sg_param_fn param, void *arg,
         strcpy(req->request_id, "unavailable");
 }
 
+int sg_request_read_body(struct sg_request *req, struct sg_buf *buf,
+                         sg_read_fn read, void *arg)
+{
+    char chunk[8192];
+
+    sg_buf_reset(buf);
+    while (buf->len < req->content_length) {
+        size_t want = req->content_length - buf->len;
+        long n = read(arg, chunk, want < sizeof(chunk) ? want : sizeof(chunk));
+        if (n <= 0)
+            return SG_EINVAL;
+        if (sg_buf_append(buf, chunk, (size_t)n) != SG_OK)
+            return SG_ENOMEM;
+    }
+    req->body = buf->data ? buf->data : "";
+    req->body_len = buf->len;
+    return SG_OK;
+}
+
 bool sg_request_is_json(const struct sg_request *req)
 {
     const char *ct = req->content_type;

@@ -11,6 +11,7 @@
 
 #include <json-c/json.h>
 
+#include "buf.h"
 #include "sg.h"
 #include "token.h"
 
@@ -77,6 +78,16 @@ struct sg_request {
  * sane one. Never fails: odd input is recorded and judged by the router. */
 void sg_request_init(struct sg_request *req, sg_param_fn param, void *arg,
                      size_t max_body, int64_t now_ms);
+
+/* Read up to n bytes of the body into p: the count read, 0 at the end, or
+ * negative on error (EINTR is the reader's business). */
+typedef long (*sg_read_fn)(void *arg, char *p, size_t n);
+
+/* Read the announced body (content_length bytes) into buf, which is reset
+ * first and kept by the caller between requests, and point req->body at
+ * it. SG_EINVAL if the stream ends early, SG_ENOMEM. */
+int sg_request_read_body(struct sg_request *req, struct sg_buf *buf,
+                         sg_read_fn read, void *arg);
 
 /* True when s is acceptable as an echoed X-Request-ID: 1 to 128 of
  * [A-Za-z0-9._-]. */

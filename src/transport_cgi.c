@@ -20,24 +20,14 @@ static const char *env_param(void *arg, const char *name)
     return getenv(name);
 }
 
-static int read_stdin(struct sg_request *req, struct sg_buf *buf)
+static long stdin_read(void *arg, char *p, size_t n)
 {
-    char chunk[8192];
+    ssize_t got;
 
-    while (buf->len < req->content_length) {
-        size_t want = req->content_length - buf->len;
-        ssize_t n = read(STDIN_FILENO, chunk,
-                         want < sizeof(chunk) ? want : sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return SG_EINVAL;
-        if (sg_buf_append(buf, chunk, (size_t)n) != SG_OK)
-            return SG_ENOMEM;
-    }
-    req->body = buf->data ? buf->data : "";
-    req->body_len = buf->len;
-    return SG_OK;
+    do
+        got = read(STDIN_FILENO, p, n);
+    while (got < 0 && errno == EINTR);
+    return (long)got;
 }
 
 /* The web server is still writing a body we refused (413): read and drop
@@ -50,10 +40,8 @@ static void drain_stdin(const char *content_length)
     if (left > DRAIN_MAX)
         left = DRAIN_MAX;
     while (left) {
-        ssize_t n = read(STDIN_FILENO, chunk,
-                         left < sizeof(chunk) ? left : sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
+        long n = stdin_read(NULL, chunk,
+                            left < sizeof(chunk) ? left : sizeof(chunk));
         if (n <= 0)
             return;
         left -= (unsigned long long)n;
@@ -95,7 +83,8 @@ int sg_cgi_serve(struct sg_ctx *ctx)
     sg_request_init(&req, env_param, NULL, ctx->cfg->max_body_bytes,
                     sg_now_ms());
     sg_response_init(&res);
-    if (req.content_length && read_stdin(&req, &body) != SG_OK)
+    if (req.content_length &&
+        sg_request_read_body(&req, &body, stdin_read, NULL) != SG_OK)
         sg_response_error(&res, SG_API_BAD_REQUEST,
                           "The body is shorter than Content-Length.", NULL);
     else

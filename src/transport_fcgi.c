@@ -40,25 +40,9 @@ static const char *fcgi_param(void *arg, const char *name)
     return FCGX_GetParam(name, ((FCGX_Request *)arg)->envp);
 }
 
-/* Read the announced body into buf. SG_EINVAL if the stream ends early. */
-static int read_body(FCGX_Request *fr, struct sg_request *req,
-                     struct sg_buf *buf)
+static long fcgi_read(void *arg, char *p, size_t n)
 {
-    sg_buf_reset(buf);
-    while (buf->len < req->content_length) {
-        char chunk[8192];
-        size_t want = req->content_length - buf->len;
-        int n = FCGX_GetStr(
-            chunk, want < sizeof(chunk) ? (int)want : (int)sizeof(chunk),
-            fr->in);
-        if (n <= 0)
-            return SG_EINVAL;
-        if (sg_buf_append(buf, chunk, (size_t)n) != SG_OK)
-            return SG_ENOMEM;
-    }
-    req->body = buf->data ? buf->data : "";
-    req->body_len = buf->len;
-    return SG_OK;
+    return FCGX_GetStr(p, (int)n, ((FCGX_Request *)arg)->in);
 }
 
 static void serve_one(struct sg_ctx *ctx, FCGX_Request *fr, struct sg_buf *body,
@@ -70,7 +54,8 @@ static void serve_one(struct sg_ctx *ctx, FCGX_Request *fr, struct sg_buf *body,
                     sg_now_ms());
     sg_response_reset(res);
     sg_buf_reset(head);
-    if (req.content_length && read_body(fr, &req, body) != SG_OK)
+    if (req.content_length &&
+        sg_request_read_body(&req, body, fcgi_read, fr) != SG_OK)
         sg_response_error(res, SG_API_BAD_REQUEST,
                           "The body is shorter than Content-Length.", NULL);
     else
