@@ -7,7 +7,11 @@ PACKAGES="build-essential autoconf automake pkg-config
   libfcgi-dev libfcgi-bin libhiredis-dev libjwt-dev libssl-dev
   libjson-c-dev libpcre2-dev
   redis-server lighttpd apache2 libapache2-mod-fcgid nginx spawn-fcgi
-  shunit2 curl jq wrk procps iproute2 openssl"
+  shunit2 curl jq wrk procps iproute2 openssl fcgiwrap chromium"
+# The browser test needs node 20 or later with npm. Machines that already
+# have one (the project's CI image does) keep it: Debian's npm package
+# would conflict with it. Debian 12's own nodejs is 18.
+command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs npm"
 
 if [ "$(id -u)" -eq 0 ]; then
     SUDO=
@@ -31,4 +35,11 @@ if [ -n "$missing" ]; then
 fi
 # Debian's packages may start their daemons where an init system exists;
 # sessiongate's tests and demo start private instances on their own ports.
+
+# The browser test's one npm dependency, from the lockfile.
+top=$(cd "$(dirname "$0")/.." && pwd)
+if [ -f "$top/tests/browser/package-lock.json" ] &&
+    [ ! -d "$top/tests/browser/node_modules/playwright-core" ]; then
+    npm ci --prefix "$top/tests/browser" --no-audit --no-fund >/dev/null
+fi
 echo "debian-deps.sh: all dependencies present"
