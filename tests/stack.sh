@@ -62,7 +62,8 @@ PROD_FCGIWRAP=/run/fcgiwrap.socket
 
 die() { echo "stack.sh: $*" >&2; exit 1; }
 usage() {
-    sed -n '5,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '\|^#   tests/stack.sh start|,\|^#   tests/stack.sh logs|p' "${BASH_SOURCE[0]}" |
+        sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -355,11 +356,39 @@ start_apache() {
     echo $! >"$D/pids/server"
 }
 
+# fcgiwrap runs the protected CGI for nginx, on a unix socket that nginx's
+# workers (nobody) can write to, as the app user; one process (fcgiwrap -c N
+# leaves its children behind when stopped).
+start_fcgiwrap() {
+    local sock=$D/run/fcgiwrap.sock i
+    command -v fcgiwrap >/dev/null 2>&1 || PATH=$PATH:/usr/sbin:/sbin
+    if ! command -v fcgiwrap >/dev/null 2>&1; then
+        echo "stack.sh: fcgiwrap is not installed (Debian package fcgiwrap):" \
+            "/private/*.cgi will answer 502" >&2
+        return 0
+    fi
+    rm -f "$sock"
+    (
+        umask 0000
+        exec $AS_APP fcgiwrap -s "unix:$sock"
+    ) </dev/null >>"$D/fcgiwrap.log" 2>&1 &
+    echo $! >"$D/pids/fcgiwrap"
+    for ((i = 0; i < 200; i++)); do
+        [ -S "$sock" ] && return 0
+        alive "$!" || break
+        sleep 0.05
+    done
+    echo "stack.sh: fcgiwrap did not create $sock" >&2
+    return 1
+}
+
 start_nginx() {
     local sock=$D/run/sessiongate.sock i
     mkdir -p "$D/nginx-tmp"
     render "$TEMPLATES/nginx.conf.in" "$D/nginx.conf"
-    render_shipped nginx/sessiongate.conf "$D/nginx-sessiongate.conf" $PROD_RUN
+    render_shipped nginx/sessiongate.conf "$D/nginx-sessiongate.conf" $PROD_RUN \
+        $PROD_FCGIWRAP $PROD_WWW $PROD_PRIVATE
+    start_fcgiwrap || return 1
     nginx -t -p "$D/" -c "$D/nginx.conf" -e "$D/nginx-error.log" >>"$D/nginx-error.log" 2>&1 ||
         { echo "stack.sh: nginx rejects $D/nginx.conf" >&2; return 1; }
     # sessiongate standalone, as its systemd unit would run it.
@@ -470,8 +499,9 @@ stop_all() {
     # spawned processes the server did not take down with it
     # shellcheck disable=SC2086
     [ -n "${sg// /}" ] && stop_pids TERM $sg
+    [ -n "$(pid_of fcgiwrap)" ] && stop_pids TERM "$(pid_of fcgiwrap)"
     redis_stop
-    rm -f "$D/pids/server" "$D/pids/sessiongate"
+    rm -f "$D/pids/server" "$D/pids/sessiongate" "$D/pids/fcgiwrap" "$D/run/fcgiwrap.sock"
 }
 
 cmd_start() {
@@ -498,7 +528,7 @@ cmd_start() {
     mkdir -p "$D" || die "cannot create $D"
     D=$(cd "$D" && pwd)
     if [ -s "$D/stack.state" ]; then
-        for i in server sessiongate redis; do
+        for i in server sessiongate fcgiwrap redis; do
             alive "$(pid_of $i)" && die "$D already runs a stack (stop it first)"
         done
     fi
@@ -566,7 +596,7 @@ protected:     http://127.0.0.1:$PORT/private/  (admins only: /private/admin/)
 stop it with:  $0 stop --dir $D
 EOF
         grep -qE '^[[:space:]]*cookie_auth[[:space:]]*=[[:space:]]*on' "$D/sessiongate.conf" ||
-            echo "(a browser reaches /private/ with cookies only: start with" \
+            printf '%s\n' "(a browser reaches /private/ with cookies only: start with" \
                 "SG_STACK_EXTRA_CONF=\$'cookie_auth = on\\ncookie_secure = off')"
     fi
 }

@@ -16,6 +16,10 @@
 #   sg_hdr NAME                a response header of the last sg_req
 #   sg_json FILTER             jq -r FILTER on SG_BODY ("<invalid json>" if not JSON)
 #   sg_status METHOD PATH [curl args]  prints just the status
+#   sg_site_req METHOD PATH [curl args]  sg_req with PATH relative to the
+#                              site root (http://127.0.0.1:PORT: the sign-in
+#                              page, /private/) instead of SG_URL
+#   sg_site                    prints that site root (no trailing slash)
 #   sg_poll SECONDS CMD...     run CMD until it succeeds, at most SECONDS
 #   sg_json_body N             a JSON object of exactly N bytes
 #
@@ -154,6 +158,16 @@ sg_req() {
 sg_status() {
     sg_req "$@"
     echo "$SG_STATUS"
+}
+
+# The site root the stack serves: SG_URL without its /api/v1 mount.
+sg_site() { printf '%s' "${SG_URL%/api/v1}"; }
+
+# sg_site_req METHOD PATH [curl args...]: sg_req on the site root.
+sg_site_req() {
+    local site=${SG_URL%/api/v1}
+    local SG_URL=$site
+    sg_req "$@"
 }
 
 # sg_hdr NAME: value of the (last) response header NAME, CR stripped.
