@@ -65,10 +65,12 @@ struct sg_store *sg_store_new(const struct sg_config *cfg, char *err,
     }
     s->cfg = cfg;
     s->pid = (long)getpid();
+    s->exists_argv[0] = "SCRIPT", s->exists_argv[1] = "EXISTS";
     for (int i = 0; i < SG_SCRIPT_COUNT; i++) {
         unsigned char md[SHA_DIGEST_LENGTH];
         SHA1((const unsigned char *)script_src[i], strlen(script_src[i]), md);
         sg_hex_encode(md, sizeof(md), s->sha[i], sizeof(s->sha[i]));
+        s->exists_argv[2 + i] = s->sha[i];
     }
     if (cfg->redis_password_file &&
         sg_config_read_file(cfg->redis_password_file, 4096, true, &s->password,
@@ -231,6 +233,31 @@ redisReply *sg_store_argv(struct sg_store *s, int argc, const char **argv,
     return r;
 }
 
+/* SCRIPT LOAD of every script in one pipelined round trip (the script
+ * cache is server-wide, so this is needed once per Redis start). */
+static int load_scripts(struct sg_store *s)
+{
+    int rc = SG_OK;
+
+    if (sg_store_connect(s) != SG_OK)
+        return SG_ESTORE;
+    for (int i = 0; i < SG_SCRIPT_COUNT; i++)
+        redisAppendCommand(s->c, "SCRIPT LOAD %s", script_src[i]);
+    for (int i = 0; i < SG_SCRIPT_COUNT; i++) {
+        void *reply = NULL;
+        if (redisGetReply(s->c, &reply) != REDIS_OK) {
+            sg_store_fail(s, s->c->errstr);
+            return SG_ESTORE;
+        }
+        if (((redisReply *)reply)->type == REDIS_REPLY_ERROR) {
+            sg_log_error("redis: SCRIPT LOAD: %s", ((redisReply *)reply)->str);
+            rc = SG_ESTORE;
+        }
+        freeReplyObject(reply);
+    }
+    return rc;
+}
+
 redisReply *sg_store_eval(struct sg_store *s, enum sg_script_id id, int nkeys,
                           int argc, const char **argv, const size_t *lens)
 {
@@ -251,10 +278,10 @@ redisReply *sg_store_eval(struct sg_store *s, enum sg_script_id id, int nkeys,
     }
     r = sg_store_argv(s, 3 + argc, v, l);
     if (r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8)) {
+        /* Redis restarted or was flushed: load every script now, so only
+         * this request pays, then run this one again */
         freeReplyObject(r);
-        v[0] = "EVAL", l[0] = 4;
-        v[1] = script_src[id], l[1] = strlen(script_src[id]);
-        r = sg_store_argv(s, 3 + argc, v, l);
+        r = load_scripts(s) == SG_OK ? sg_store_argv(s, 3 + argc, v, l) : NULL;
     }
     if (r && r->type == REDIS_REPLY_ERROR)
         sg_log_error("redis script %d: %s", (int)id, r->str);
@@ -296,7 +323,11 @@ static bool send_probe(struct sg_store *s, const char *key, const char *token,
     redisAppendCommand(s->c, "SET %s %s PX 10000", key, token);
     redisAppendCommand(s->c, "GET %s", key);
     redisAppendCommand(s->c, "DEL %s", key);
-    for (int i = 0; i < 4; i++) {
+    /* the probe also makes sure the scripts are loaded, so that a server
+     * that answered /ready serves every authenticated request in one
+     * round trip, the first one too */
+    redisAppendCommandArgv(s->c, SG_SCRIPT_COUNT + 2, s->exists_argv, NULL);
+    for (int i = 0; i < 5; i++) {
         void *reply = NULL;
         if (redisGetReply(s->c, &reply) != REDIS_OK)
             return false;
@@ -305,10 +336,21 @@ static bool send_probe(struct sg_store *s, const char *key, const char *token,
     return true;
 }
 
+static bool scripts_loaded(const redisReply *r)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != SG_SCRIPT_COUNT)
+        return false;
+    for (size_t i = 0; i < r->elements; i++)
+        if (r->element[i]->type != REDIS_REPLY_INTEGER ||
+            r->element[i]->integer != 1)
+            return false;
+    return true;
+}
+
 static bool probe_answers_ok(redisReply **r, const char *token,
                              const char **detail)
 {
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {
         if (r[i]->type == REDIS_REPLY_ERROR) {
             *detail = "error reply";
             return false;
@@ -324,7 +366,7 @@ static bool probe_answers_ok(redisReply **r, const char *token,
 
 int sg_store_probe(struct sg_store *s, const char **detail)
 {
-    redisReply *r[4] = {0};
+    redisReply *r[5] = {0};
     char key[128], token[33];
     bool fresh = !s->c, ok;
 
@@ -335,7 +377,7 @@ int sg_store_probe(struct sg_store *s, const char **detail)
     snprintf(key, sizeof(key), "%sready:%s", s->cfg->key_prefix, token);
     ok = send_probe(s, key, token, r);
     if (!ok && !fresh && closed_while_idle(s->c)) {
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < 5; i++)
             freeReplyObject(r[i]), r[i] = NULL;
         sg_store_disconnect(s);
         if (sg_store_connect(s) != SG_OK)
@@ -345,12 +387,15 @@ int sg_store_probe(struct sg_store *s, const char **detail)
     if (!ok) {
         *detail = "no answer";
         sg_store_fail(s, s->c->errstr);
-    } else if (probe_answers_ok(r, token, detail)) {
-        *detail = "ok";
-    } else {
+    } else if (!probe_answers_ok(r, token, detail)) {
         ok = false;
+    } else if (!scripts_loaded(r[4]) && load_scripts(s) != SG_OK) {
+        *detail = "scripts cannot be loaded";
+        ok = false;
+    } else {
+        *detail = "ok";
     }
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         freeReplyObject(r[i]);
     return ok ? SG_OK : SG_ESTORE;
 }

@@ -31,8 +31,10 @@ int sg_store_connect(struct sg_store *s);
 bool sg_store_connected(const struct sg_store *s);
 
 /* The readiness probe, in one round trip: PING, SET of a probe key with a
- * short TTL, GET of it, DEL. 0 when all four answered as expected, else
- * SG_ESTORE with a short reason (no secrets) in *detail. */
+ * short TTL, GET of it, DEL, and SCRIPT EXISTS of every script (loading
+ * them, in a second round trip, when Redis lacks any). 0 when all
+ * answered as expected, else SG_ESTORE with a short reason (no secrets)
+ * in *detail. */
 int sg_store_probe(struct sg_store *s, const char **detail);
 
 /* Drop the connection (after fork in a parent that used it, or when a
