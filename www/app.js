@@ -528,6 +528,27 @@
         return true;
     }
 
+    /* Where a protected location sent us (?next=...), if it is a path on
+     * this site: "/x", never "//host" or "/\\host", which would leave it.
+     * Everything after "next=" counts, because nginx passes the URL it
+     * wanted unencoded, query string and all. */
+    function nextPath() {
+        const i = location.search.indexOf('next=');
+        if (i < 0) return null;
+        let p = location.search.slice(i + 5);
+        try { p = decodeURIComponent(p); } catch (e) { return null; }
+        if (!/^\/(?![\/\\])/.test(p) || /[\u0000-\u001f]/.test(p)) return null;
+        return p;
+    }
+
+    /* A cookie session can open protected pages: go back to the one that
+     * sent us here. */
+    function followNext() {
+        const p = auth.mode === 'cookie' ? nextPath() : null;
+        if (p) location.assign(p);
+        return !!p;
+    }
+
     /* After the sign-in answer: decide the transport and show the account. */
     async function signedIn(d) {
         generation++;
@@ -542,6 +563,7 @@
             auth.mode = 'cookie';
             auth.access = auth.refresh = null;
         }
+        if (followNext()) return;
         showAccount();
         await loadSessions();
     }
@@ -648,6 +670,7 @@
                 const left = Number.isNaN(exp) ? 60 : (exp - serverNow()) / 1000;
                 scheduleRefresh(left * REFRESH_AT);
             }
+            if (followNext()) return;
             showAccount();
             await loadSessions();
             return;
