@@ -56,8 +56,10 @@ static bool parse_block(const char *s, size_t len, struct block *b)
             return false;
         memcpy(num, slash + 1, nlen);
         num[nlen] = '\0';
+        if (strspn(num, "0123456789") != nlen)
+            return false; /* strtol would take " 8", "+8", "-0" */
         b->bits = (int)strtol(num, &end, 10);
-        if (*end || b->bits < 0 || b->bits > max)
+        if (b->bits > max)
             return false;
     }
     return true;
@@ -131,7 +133,9 @@ const char *sg_client_ip_of(const struct sg_proxies *p, const char *remote,
     unsigned char a[16];
     int family;
 
-    snprintf(out, outlen, "%s", remote ? remote : "");
+    if (!remote)
+        remote = "";
+    snprintf(out, outlen, "%s", remote);
     if (!forwarded_for || !sg_proxies_contain(p, remote, strlen(remote)))
         return out;
     /* Walk X-Forwarded-For from the right, past trusted proxies. */

@@ -683,6 +683,11 @@ static int apply(struct parser *p, const char *key, const char *value)
                         inline_secrets[i].instead);
     if (!(opt = find_option(key)))
         return fail(p, key, "unknown key");
+    /* sg_config_dump writes the line back as "key = value": a value that
+     * fits only a tighter spelling would not parse back */
+    if (strlen(opt->name) + strlen(" = ") + strlen(value) > SG_CONFIG_MAX_LINE)
+        return fail(p, key, "value longer than %zu bytes",
+                    SG_CONFIG_MAX_LINE - strlen(" = ") - strlen(opt->name));
     i = (size_t)(opt - options);
     if (p->seen[i])
         return fail(p, key, "repeated key (first set on line %u)", p->seen[i]);

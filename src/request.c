@@ -187,7 +187,7 @@ static size_t count_top_level_keys(const char *s, size_t len)
             i++;
             if (depth != 1)
                 continue;
-            while (i < len && strchr(" \t\r\n", s[i]))
+            while (i < len && s[i] && strchr(" \t\r\n", s[i]))
                 i++;
             if (i < len && s[i] == ':')
                 keys++;
@@ -214,7 +214,8 @@ int sg_request_parse_json(struct sg_request *req, const char **why)
         return SG_EINVAL;
     }
     json_tokener_free(tok);
-    while (used < req->body_len && strchr(" \t\r\n", req->body[used]))
+    while (used < req->body_len && req->body[used] &&
+           strchr(" \t\r\n", req->body[used]))
         used++;
     if (used != req->body_len) {
         *why = "The body has data after the JSON value.";
