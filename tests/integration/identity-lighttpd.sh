@@ -1,0 +1,4 @@
+#!/bin/bash
+# The identity suite against the lighttpd deployment.
+export SG_SERVER=lighttpd
+. "$(dirname "$0")/identity.sh"
