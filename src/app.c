@@ -85,11 +85,15 @@ static bool authenticate(struct sg_ctx *ctx, struct sg_request *req,
                           NULL);
         return false;
     }
+    req->claims = &req->token;
     if (req->session_header && strcmp(req->session_header, req->token.sid)) {
-        sg_response_error(res, SG_API_SESSION_MISMATCH, NULL, NULL);
+        /* checked and counted like any request of the route, so that the
+         * answer is 401 for a dead session and carries the same headers */
+        struct sg_auth_call c = {0};
+        if (sg_auth_run(ctx, req, res, SG_OP_VERIFY, &c))
+            sg_response_error(res, SG_API_SESSION_MISMATCH, NULL, NULL);
         return false;
     }
-    req->claims = &req->token;
     return true;
 }
 

@@ -102,6 +102,7 @@ bool sg_auth_run(struct sg_ctx *ctx, struct sg_request *req,
         sg_response_header(res, "X-Session-ID", cl->sid);
         return true;
     case SG_AUTH_LIMITED:
+        sg_response_header(res, "X-Session-ID", cl->sid);
         sg_ratelimit_refuse(res, req->now_ms, c->reset_ms);
         return false;
     case SG_AUTH_FORBIDDEN:

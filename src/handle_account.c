@@ -6,9 +6,10 @@
  * account exists. A successful sign-in with a hash of older parameters
  * re-hashes the password with the configured ones.
  *
- * Refresh tokens are "<user id>.<session id>.<secret>": the ids locate
- * the session without an index, the 256-bit secret makes it unguessable,
- * and only the SHA-256 of the whole token is stored.
+ * A refresh token is base64url of the user id, the session id and 256
+ * random bits (80 bytes, 107 characters): the ids locate the session
+ * without an index, the secret makes the token unguessable, and only the
+ * SHA-256 of the whole token is stored. Clients treat it as opaque.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,8 +25,12 @@
 #include "password.h"
 #include "ratelimit.h"
 
+#define USER_ID_BYTES        (SG_USER_ID_LEN / 2)
+#define SESSION_ID_BYTES     (SG_SESSION_ID_LEN / 2)
 #define REFRESH_SECRET_BYTES 32
-#define REFRESH_TOKEN_MAX    160
+#define REFRESH_RAW_BYTES                                                      \
+    (USER_ID_BYTES + SESSION_ID_BYTES + REFRESH_SECRET_BYTES)
+#define REFRESH_TOKEN_MAX 128 /* base64url of 80 bytes is 107 */
 
 /* A required string field, or a 400 written. */
 static bool body_string(const struct sg_request *req, struct sg_response *res,
@@ -145,20 +150,39 @@ int sg_handle_register(struct sg_ctx *ctx, struct sg_request *req,
 }
 
 /* A new refresh token for uid/sid into out, its hash into hash. */
+/* Lowercase hex to bytes; false on any other character. */
+static bool unhex(const char *hex, size_t n, unsigned char *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned v = 0;
+        for (int k = 0; k < 2; k++) {
+            char c = hex[2 * i + k];
+            if (c >= '0' && c <= '9')
+                v = v * 16 + (unsigned)(c - '0');
+            else if (c >= 'a' && c <= 'f')
+                v = v * 16 + (unsigned)(c - 'a' + 10);
+            else
+                return false;
+        }
+        out[i] = (unsigned char)v;
+    }
+    return true;
+}
+
+/* A new refresh token for uid/sid into out, its hash into hash. */
 static int new_refresh_token(const char *uid, const char *sid, char *out,
                              size_t outlen, char hash[65])
 {
-    unsigned char secret[REFRESH_SECRET_BYTES];
-    char b64[64];
-    int rc;
+    unsigned char raw[REFRESH_RAW_BYTES];
+    int rc = SG_ECRYPTO;
 
-    if (sg_random_bytes(secret, sizeof(secret)) != SG_OK ||
-        sg_base64url_encode(secret, sizeof(secret), b64, sizeof(b64)) != SG_OK)
-        return SG_ECRYPTO;
-    OPENSSL_cleanse(secret, sizeof(secret));
-    snprintf(out, outlen, "%s.%s.%s", uid, sid, b64);
-    rc = sg_sha256_hex(out, strlen(out), hash);
-    OPENSSL_cleanse(b64, sizeof(b64));
+    if (unhex(uid, USER_ID_BYTES, raw) &&
+        unhex(sid, SESSION_ID_BYTES, raw + USER_ID_BYTES) &&
+        sg_random_bytes(raw + USER_ID_BYTES + SESSION_ID_BYTES,
+                        REFRESH_SECRET_BYTES) == SG_OK &&
+        sg_base64url_encode(raw, sizeof(raw), out, outlen) == SG_OK)
+        rc = sg_sha256_hex(out, strlen(out), hash);
+    OPENSSL_cleanse(raw, sizeof(raw));
     return rc;
 }
 
@@ -390,24 +414,22 @@ int sg_handle_signin(struct sg_ctx *ctx, struct sg_request *req,
     return start_session(ctx, req, res, &u);
 }
 
-/* Split "<uid>.<sid>.<secret>" and check each part's form. */
+/* The user and session a refresh token names, as hex ids. */
 static bool parse_refresh(const char *t, size_t len, char *uid, char *sid)
 {
-    static const char hex[] = "0123456789abcdef";
-    const size_t secret_len = 43; /* 32 bytes, base64url unpadded */
+    unsigned char raw[REFRESH_RAW_BYTES];
+    size_t n = 0;
+    bool ok = len == sg_base64url_len(sizeof(raw)) &&
+              sg_base64url_decode(t, len, raw, sizeof(raw), &n) == SG_OK &&
+              n == sizeof(raw);
 
-    if (len != SG_USER_ID_LEN + 1 + SG_SESSION_ID_LEN + 1 + secret_len ||
-        t[SG_USER_ID_LEN] != '.' ||
-        t[SG_USER_ID_LEN + 1 + SG_SESSION_ID_LEN] != '.')
-        return false;
-    for (size_t i = 0; i < SG_USER_ID_LEN + 1 + SG_SESSION_ID_LEN; i++)
-        if (i != SG_USER_ID_LEN && !memchr(hex, t[i], 16))
-            return false;
-    memcpy(uid, t, SG_USER_ID_LEN);
-    uid[SG_USER_ID_LEN] = '\0';
-    memcpy(sid, t + SG_USER_ID_LEN + 1, SG_SESSION_ID_LEN);
-    sid[SG_SESSION_ID_LEN] = '\0';
-    return true;
+    if (ok) {
+        sg_hex_encode(raw, USER_ID_BYTES, uid, SG_USER_ID_LEN + 1);
+        sg_hex_encode(raw + USER_ID_BYTES, SESSION_ID_BYTES, sid,
+                      SG_SESSION_ID_LEN + 1);
+    }
+    OPENSSL_cleanse(raw, sizeof(raw));
+    return ok;
 }
 
 int sg_handle_refresh(struct sg_ctx *ctx, struct sg_request *req,

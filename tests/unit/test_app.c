@@ -139,13 +139,16 @@ static void test_auth(const char *token, const char *sid)
            "401 has WWW-Authenticate");
     TAP_IS_INT(run(garbage, NULL), 401, "garbage token");
     TAP_IS_INT(run(basic, NULL), 401, "Basic is not Bearer");
-    TAP_IS_INT(run(mismatch, NULL), 400, "X-Session-ID mismatch");
-    TAP_OK(has(res.body.data, "SESSION_MISMATCH"), "mismatch code");
+    TAP_IS_INT(run(mismatch, NULL), 503, "mismatch checks the session too");
     TAP_IS_INT(run(matching, NULL), 503, "valid token, Redis down: 503");
     TAP_OK(has(res.headers.data, "Retry-After: 1"), "503 Retry-After");
     TAP_IS_INT(run(good, NULL), 503, "fail_closed by default");
     ((struct sg_config *)ctx->cfg)->on_store_error = SG_VERIFY_SIGNATURE_ONLY;
     TAP_IS_INT(run(good, NULL), 200, "verify_signature_only: 200");
+    TAP_IS_INT(run(mismatch, NULL), 400, "X-Session-ID mismatch");
+    TAP_OK(has(res.body.data, "SESSION_MISMATCH"), "mismatch code");
+    TAP_OK(has(res.headers.data, "X-Session-ID: "),
+           "mismatch names the session");
     TAP_OK(has(res.headers.data, "X-Sessiongate-Degraded: signature-only"),
            "degraded answer is marked");
     ((struct sg_config *)ctx->cfg)->on_store_error = SG_FAIL_CLOSED;
