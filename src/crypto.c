@@ -12,13 +12,23 @@
  * unused bits in the last character (RFC 4648 section 3.5 lets a decoder
  * reject them). That makes every encoding canonical: a token or a refresh
  * token has exactly one spelling.
+ *
+ * SHA-256 and HMAC-SHA256 use OpenSSL's low-level SHA-256 (the same
+ * assembly core as EVP, SHA-NI included), not EVP: every EVP call first
+ * fetches an implementation from a provider, and the first one in a
+ * process loads the provider set and reads openssl.cnf, which measured as
+ * half of a whole CGI request (docs/PERFORMANCE.md). OpenSSL 3 marks
+ * these functions deprecated but keeps them; this file opts out of the
+ * warning for them alone.
  */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include "crypto.h"
 
@@ -203,11 +213,62 @@ bool sg_ct_equal(const void *a, size_t alen, const void *b, size_t blen)
 
 int sg_sha256_hex(const void *in, size_t len, char out[65])
 {
-    unsigned char md[32];
-    unsigned int mdlen = 0;
+    unsigned char md[SHA256_DIGEST_LENGTH];
 
-    if (EVP_Digest(in, len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
-        mdlen != sizeof(md))
-        return SG_ECRYPTO;
+    SHA256(in, len, md);
     return sg_hex_encode(md, sizeof(md), out, 65);
+}
+
+/* RFC 2104 with the key's inner and outer pads hashed once, at load:
+ * each MAC then costs two SHA-256 runs over the message and the digest,
+ * and no allocation. */
+struct sg_hmac {
+    SHA256_CTX inner, outer;
+};
+
+struct sg_hmac *sg_hmac_sha256_new(const void *key, size_t len)
+{
+    unsigned char block[SHA256_CBLOCK], ipad[SHA256_CBLOCK];
+    struct sg_hmac *h = calloc(1, sizeof(*h));
+
+    if (!h)
+        return NULL;
+    memset(block, 0, sizeof(block));
+    if (len > sizeof(block))
+        SHA256(key, len, block); /* RFC 2104 section 2: hash long keys */
+    else
+        memcpy(block, key, len);
+    for (size_t i = 0; i < sizeof(block); i++) {
+        ipad[i] = block[i] ^ 0x36;
+        block[i] ^= 0x5c;
+    }
+    SHA256_Init(&h->inner);
+    SHA256_Update(&h->inner, ipad, sizeof(ipad));
+    SHA256_Init(&h->outer);
+    SHA256_Update(&h->outer, block, sizeof(block));
+    OPENSSL_cleanse(block, sizeof(block));
+    OPENSSL_cleanse(ipad, sizeof(ipad));
+    return h;
+}
+
+void sg_hmac_sha256(const struct sg_hmac *h, const void *in, size_t len,
+                    unsigned char out[32])
+{
+    SHA256_CTX c = h->inner;
+    unsigned char inner[SHA256_DIGEST_LENGTH];
+
+    SHA256_Update(&c, in, len);
+    SHA256_Final(inner, &c);
+    c = h->outer;
+    SHA256_Update(&c, inner, sizeof(inner));
+    SHA256_Final(out, &c);
+    OPENSSL_cleanse(&c, sizeof(c));
+}
+
+void sg_hmac_free(struct sg_hmac *h)
+{
+    if (h) {
+        OPENSSL_cleanse(h, sizeof(*h));
+        free(h);
+    }
 }

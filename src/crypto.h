@@ -38,4 +38,12 @@ bool sg_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
  * store refresh tokens by hash only. */
 int sg_sha256_hex(const void *in, size_t len, char out[65]);
 
+/* HMAC-SHA256 with a key prepared once (RFC 2104): new returns NULL when
+ * out of memory; the MAC goes to out[32]; free wipes the key state. */
+struct sg_hmac;
+struct sg_hmac *sg_hmac_sha256_new(const void *key, size_t len);
+void sg_hmac_sha256(const struct sg_hmac *h, const void *in, size_t len,
+                    unsigned char out[32]);
+void sg_hmac_free(struct sg_hmac *h);
+
 #endif

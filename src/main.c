@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "ctx.h"
@@ -141,6 +142,12 @@ static int run_cgi(struct sg_config *cfg)
     sg_cgi_serve(ctx);
     sg_ctx_free(ctx);
     sg_config_free(cfg);
+#ifndef __SANITIZE_ADDRESS__
+    /* The answer is written and everything freed: skip the libraries' exit
+     * handlers (OpenSSL's cleanup alone was 7% of a CGI request). Sanitizer
+     * builds exit normally so that LeakSanitizer still checks. */
+    _exit(0);
+#endif
     return 0;
 }
 

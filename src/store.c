@@ -17,25 +17,39 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
 
 #include "crypto.h"
 #include "log.h"
 #include "lua/scripts.h"
 #include "store_impl.h"
 
-static const char *const script_src[SG_SCRIPT_COUNT] = {
-    [SG_SCRIPT_VERIFY] = sg_lua_verify,
-    [SG_SCRIPT_ME] = sg_lua_me,
-    [SG_SCRIPT_SIGNOUT] = sg_lua_signout,
-    [SG_SCRIPT_SESSIONS_LIST] = sg_lua_sessions_list,
-    [SG_SCRIPT_SESSION_END] = sg_lua_session_end,
-    [SG_SCRIPT_SESSIONS_END] = sg_lua_sessions_end,
-    [SG_SCRIPT_REGISTER] = sg_lua_register,
-    [SG_SCRIPT_SESSION_CREATE] = sg_lua_session_create,
-    [SG_SCRIPT_REFRESH] = sg_lua_refresh,
-    [SG_SCRIPT_RATELIMIT] = sg_lua_ratelimit,
+/* The scripts and their SHA1s, both from the build (src/lua/embed.sh):
+ * no digest is computed at start-up, which matters to CGI. */
+#define SCRIPT(id, name, NAME) [id] = {sg_lua_##name, SG_LUA_##NAME##_SHA}
+static const struct {
+    const char *src, *sha;
+} scripts[SG_SCRIPT_COUNT] = {
+    SCRIPT(SG_SCRIPT_VERIFY, verify, VERIFY),
+    SCRIPT(SG_SCRIPT_ME, me, ME),
+    SCRIPT(SG_SCRIPT_SIGNOUT, signout, SIGNOUT),
+    SCRIPT(SG_SCRIPT_SESSIONS_LIST, sessions_list, SESSIONS_LIST),
+    SCRIPT(SG_SCRIPT_SESSION_END, session_end, SESSION_END),
+    SCRIPT(SG_SCRIPT_SESSIONS_END, sessions_end, SESSIONS_END),
+    SCRIPT(SG_SCRIPT_REGISTER, register, REGISTER),
+    SCRIPT(SG_SCRIPT_SESSION_CREATE, session_create, SESSION_CREATE),
+    SCRIPT(SG_SCRIPT_REFRESH, refresh, REFRESH),
+    SCRIPT(SG_SCRIPT_RATELIMIT, ratelimit, RATELIMIT),
 };
+
+const char *sg_store_script_source(int id)
+{
+    return id >= 0 && id < SG_SCRIPT_COUNT ? scripts[id].src : NULL;
+}
+
+const char *sg_store_script_sha(int id)
+{
+    return id >= 0 && id < SG_SCRIPT_COUNT ? scripts[id].sha : NULL;
+}
 
 #define BACKOFF_MIN_MS 50
 #define BACKOFF_MAX_MS 1000
@@ -66,12 +80,8 @@ struct sg_store *sg_store_new(const struct sg_config *cfg, char *err,
     s->cfg = cfg;
     s->pid = (long)getpid();
     s->exists_argv[0] = "SCRIPT", s->exists_argv[1] = "EXISTS";
-    for (int i = 0; i < SG_SCRIPT_COUNT; i++) {
-        unsigned char md[SHA_DIGEST_LENGTH];
-        SHA1((const unsigned char *)script_src[i], strlen(script_src[i]), md);
-        sg_hex_encode(md, sizeof(md), s->sha[i], sizeof(s->sha[i]));
-        s->exists_argv[2 + i] = s->sha[i];
-    }
+    for (int i = 0; i < SG_SCRIPT_COUNT; i++)
+        s->exists_argv[2 + i] = scripts[i].sha;
     if (cfg->redis_password_file &&
         sg_config_read_file(cfg->redis_password_file, 4096, true, &s->password,
                             &s->password_len) != SG_OK) {
@@ -242,7 +252,7 @@ static int load_scripts(struct sg_store *s)
     if (sg_store_connect(s) != SG_OK)
         return SG_ESTORE;
     for (int i = 0; i < SG_SCRIPT_COUNT; i++)
-        redisAppendCommand(s->c, "SCRIPT LOAD %s", script_src[i]);
+        redisAppendCommand(s->c, "SCRIPT LOAD %s", scripts[i].src);
     for (int i = 0; i < SG_SCRIPT_COUNT; i++) {
         void *reply = NULL;
         if (redisGetReply(s->c, &reply) != REDIS_OK) {
@@ -270,7 +280,7 @@ redisReply *sg_store_eval(struct sg_store *s, enum sg_script_id id, int nkeys,
         return NULL;
     snprintf(nk, sizeof(nk), "%d", nkeys);
     v[0] = "EVALSHA", l[0] = 7;
-    v[1] = s->sha[id], l[1] = 40;
+    v[1] = scripts[id].sha, l[1] = 40;
     v[2] = nk, l[2] = strlen(nk);
     for (int i = 0; i < argc; i++) {
         v[3 + i] = argv[i];

@@ -37,6 +37,11 @@ bool sg_store_connected(const struct sg_store *s);
  * in *detail. */
 int sg_store_probe(struct sg_store *s, const char **detail);
 
+/* The text and the build-time SHA1 of script id (0, 1, ...), NULL past
+ * the last: for tests that check the two agree. */
+const char *sg_store_script_source(int id);
+const char *sg_store_script_sha(int id);
+
 /* Drop the connection (after fork in a parent that used it, or when a
  * reply makes no sense) so the next call reconnects. */
 void sg_store_disconnect(struct sg_store *s);

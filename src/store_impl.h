@@ -27,7 +27,6 @@ enum sg_script_id {
 
 struct sg_store {
     const struct sg_config *cfg;
-    char sha[SG_SCRIPT_COUNT][41]; /* SHA1 of each script, for EVALSHA */
     const char *exists_argv[SG_SCRIPT_COUNT + 2]; /* SCRIPT EXISTS sha... */
     redisContext *c;
     char *password; /* from redis_password_file, wiped on free */

@@ -405,14 +405,13 @@ static int header_key(const struct sg_token_keys *k, json_object *hdr,
 static bool hmac_ok(const struct sg_token_keys *k, const char *input,
                     size_t input_len, const unsigned char *sig, size_t sig_len)
 {
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int mac_len = 0;
+    unsigned char mac[32];
     bool ok;
 
-    if (HMAC(EVP_sha256(), k->sign_key, k->sign_key_len,
-             (const unsigned char *)input, input_len, mac, &mac_len) == NULL)
+    if (!k->hmac)
         return false;
-    ok = sg_ct_equal(mac, mac_len, sig, sig_len);
+    sg_hmac_sha256(k->hmac, input, input_len, mac);
+    ok = sg_ct_equal(mac, sizeof(mac), sig, sig_len);
     OPENSSL_cleanse(mac, sizeof(mac));
     return ok;
 }

@@ -6,6 +6,7 @@
 #include <jwt.h>
 #include <openssl/evp.h>
 
+#include "crypto.h"
 #include "token.h"
 
 /* Key files: the secret must be at least as long as the hash output (RFC
@@ -25,6 +26,7 @@ struct sg_token_keys {
     jwt_alg_t alg;
     char kid[SG_TOKEN_KID_MAX + 1]; /* "" when none is configured */
     unsigned char *sign_key;        /* HS256 secret or PKCS#8 PEM */
+    struct sg_hmac *hmac;           /* HS256: the secret, prepared */
     int sign_key_len;
     struct verify_key *verify; /* asymmetric only; [0] is the current key */
     size_t nverify;

@@ -286,6 +286,8 @@ static int load_secret(struct sg_token_keys *k, const struct sg_config *cfg,
     }
     k->sign_key = (unsigned char *)secret;
     k->sign_key_len = (int)len;
+    if (!(k->hmac = sg_hmac_sha256_new(secret, len)))
+        return load_error(err, errlen, SG_ENOMEM, "out of memory");
     return SG_OK;
 }
 
@@ -498,6 +500,7 @@ void sg_token_keys_free(struct sg_token_keys *k)
         OPENSSL_cleanse(k->sign_key, (size_t)k->sign_key_len);
         free(k->sign_key);
     }
+    sg_hmac_free(k->hmac);
     for (size_t i = 0; i < k->nverify; i++)
         EVP_PKEY_free(k->verify[i].pkey);
     free(k->verify);

@@ -12,8 +12,12 @@ plain="register session_create refresh ratelimit"
 emit() { # name files...
     name=$1; shift
     printf 'static const char sg_lua_%s[] =\n' "$name"
-    sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$/\\n"/' "$@"
-    printf '    ;\n\n'
+    awk 1 "$@" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' \
+        -e 's/$/\\n"/'
+    printf '    ;\n'
+    # the SHA1 EVALSHA names it by, of exactly the bytes above
+    printf '#define SG_LUA_%s_SHA "%s"\n\n' \
+        "$(echo "$name" | tr a-z A-Z)" "$(awk 1 "$@" | sha1sum | cut -c1-40)"
 }
 
 {

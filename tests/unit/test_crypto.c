@@ -1,6 +1,7 @@
 /* test_crypto.c -- crypto.c: encodings against RFC 4648 vectors, strict
  * base64url decoding, constant-time compare, SHA-256 and randomness.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "crypto.h"
@@ -154,8 +155,49 @@ static void test_random(void)
     TAP_IS_INT(strlen(big), 400, "random_hex of 200 bytes is 400 chars");
 }
 
+/* RFC 4231 test cases 1, 2 and 6 (a key longer than the block size). */
+static void test_hmac(void)
+{
+    static const struct {
+        const char *key_hex, *data, *mac_hex;
+    } cases[] = {
+        {"0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b", "Hi There",
+         "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"},
+        {"4a656665", "what do ya want for nothing?",
+         "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"},
+        {NULL, "Test Using Larger Than Block-Size Key - Hash Key First",
+         "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"},
+    };
+    unsigned char key[131], mac[32];
+    char hex[65];
+
+    for (size_t i = 0; i < SG_ARRAY_LEN(cases); i++) {
+        size_t klen = 0;
+        struct sg_hmac *h;
+        if (cases[i].key_hex) {
+            for (const char *p = cases[i].key_hex; *p; p += 2) {
+                unsigned v;
+                sscanf(p, "%2x", &v);
+                key[klen++] = (unsigned char)v;
+            }
+        } else {
+            memset(key, 0xaa, sizeof(key));
+            klen = sizeof(key);
+        }
+        h = sg_hmac_sha256_new(key, klen);
+        sg_hmac_sha256(h, cases[i].data, strlen(cases[i].data), mac);
+        sg_hex_encode(mac, sizeof(mac), hex, sizeof(hex));
+        TAP_IS_STR(hex, cases[i].mac_hex, "RFC 4231 HMAC-SHA256");
+        sg_hmac_sha256(h, cases[i].data, strlen(cases[i].data), mac);
+        sg_hex_encode(mac, sizeof(mac), hex, sizeof(hex));
+        TAP_IS_STR(hex, cases[i].mac_hex, "prepared key is reusable");
+        sg_hmac_free(h);
+    }
+}
+
 int main(void)
 {
+    test_hmac();
     test_hex();
     test_base64url_vectors();
     test_base64url_alphabet();
