@@ -27,6 +27,8 @@
 # of what was started (D/pids/). Lines in SG_STACK_EXTRA_CONF go into
 # D/sessiongate.conf: a key given there replaces the stack's own value for
 # it (repeated keys are errors in sessiongate), other lines are appended.
+# SG_STACK_WORKERS (default 2) sets the workers of lighttpd's and nginx's
+# sessiongate.
 #
 # The web server configs are the shipped ones (lighttpd/, apache/, nginx/ at
 # the top of the source tree) with their production paths replaced by paths
@@ -393,7 +395,7 @@ start_nginx() {
         { echo "stack.sh: nginx rejects $D/nginx.conf" >&2; return 1; }
     # sessiongate standalone, as its systemd unit would run it.
     $AS_APP "$APP_BIN" --config "$D/sessiongate.conf" --listen "unix:$sock" \
-        --workers 2 </dev/null >>"$D/sessiongate.log" 2>&1 &
+        --workers "$WORKERS" </dev/null >>"$D/sessiongate.log" 2>&1 &
     echo $! >"$D/pids/sessiongate"
     for ((i = 0; i < 200; i++)); do
         [ -S "$sock" ] && break
@@ -533,7 +535,7 @@ cmd_start() {
         done
     fi
     case $SERVER in
-    lighttpd | nginx) WORKERS=2 ;;
+    lighttpd | nginx) WORKERS=${SG_STACK_WORKERS:-2} ;;
     *) WORKERS=0 ;;
     esac
     set_user
