@@ -400,13 +400,8 @@ test_standalone_sigterm() {
     assertFalse "socket removed" "[ -e '$sock' ]"
 }
 
-# Last: no sanitizer report in any log (a build with -fsanitize=... logs
-# them to stderr, the web server's error log, instead of failing a request).
-test_no_sanitizer_reports() {
-    local hits
-    hits=$(grep -h -E 'ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime error:' "$SG_DIR"/*.log 2>/dev/null | head -5)
-    assertEquals "sanitizer reports in the logs" "" "$hits"
-}
+# Last: no sanitizer report in the stack's logs (see lib.sh).
+test_no_sanitizer_reports() { sg_assert_no_sanitizer_reports "$SG_DIR"; }
 
 # Run in this order (shunit2 would otherwise look for test functions in $0,
 # which is the wrapper that sourced this file).

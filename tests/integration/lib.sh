@@ -202,3 +202,12 @@ sg_json_body() {
     n=$(($1 - ${#head} - ${#tail}))
     printf '%s%s%s' "$head" "$(head -c "$n" /dev/zero | tr '\0' x)" "$tail"
 }
+
+# sg_assert_no_sanitizer_reports DIR: a build with -fsanitize=... reports to
+# stderr, i.e. the web server's error log in DIR, instead of failing the
+# request: fail the test if any log there holds a report.
+sg_assert_no_sanitizer_reports() {
+    local hits
+    hits=$(grep -h -E 'ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime error:' "$1"/*.log 2>/dev/null | head -5)
+    assertEquals "sanitizer reports in the logs" "" "$hits"
+}

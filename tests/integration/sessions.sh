@@ -520,10 +520,9 @@ test_outage_verify_signature_only() {
 }
 
 test_no_sanitizer_reports() {
-    local hits d
+    local d
     for d in "${API_STACK_DIR[@]}" "$SG_DIR"; do
-        hits=$(grep -h -E 'ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime error:' "$d"/*.log 2>/dev/null | head -5)
-        assertEquals "sanitizer reports in the logs of $d" "" "$hits"
+        sg_assert_no_sanitizer_reports "$d"
     done
 }
 
