@@ -41,9 +41,13 @@ int sg_auth_verify_token(struct sg_ctx *ctx, struct sg_request *req,
 
     if (sg_auth_token(ctx->cfg, req, &token, &len, &req->token_from_cookie))
         return SG_EAUTH;
+    if (sg_token_cache_get(ctx->tokens, token, len, req->now_ms / 1000,
+                           ctx->cfg->clock_skew, out))
+        return SG_OK;
     if (sg_token_verify(ctx->keys, ctx->cfg, token, len, req->now_ms / 1000,
                         out) != SG_OK)
         return SG_EAUTH;
+    sg_token_cache_put(ctx->tokens, token, len, out);
     return SG_OK;
 }
 

@@ -23,6 +23,10 @@ struct sg_ctx *sg_ctx_new(const struct sg_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "cannot compile the route table");
         goto fail;
     }
+    if (!(ctx->tokens = sg_token_cache_new())) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     if (sg_token_keys_load(cfg, &ctx->keys, err, errlen) != SG_OK ||
         sg_proxies_parse(cfg->trusted_proxies, &ctx->proxies, err, errlen))
         goto fail;
@@ -39,6 +43,7 @@ void sg_ctx_free(struct sg_ctx *ctx)
     sg_store_free(ctx->store);
     sg_router_free(ctx->router);
     sg_token_keys_free(ctx->keys);
+    sg_token_cache_free(ctx->tokens);
     sg_email_free(ctx->email);
     sg_proxies_free(ctx->proxies);
     free(ctx);

@@ -13,6 +13,7 @@
 #include "router.h"
 #include "store.h"
 #include "token.h"
+#include "token_cache.h"
 
 struct sg_request;
 
@@ -21,6 +22,7 @@ struct sg_ctx {
     struct sg_store *store;
     struct sg_router *router;
     struct sg_token_keys *keys;
+    struct sg_token_cache *tokens; /* tokens this worker verified */
     struct sg_email *email;
     struct sg_proxies *proxies; /* trusted_proxies, or NULL */
     bool degraded; /* answering verify from signatures alone (see auth.c) */
