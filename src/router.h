@@ -18,11 +18,9 @@ typedef int (*sg_handler_fn)(struct sg_ctx *ctx, struct sg_request *req,
                              struct sg_response *res);
 
 enum sg_route_flags {
-    SG_ROUTE_JSON = 1 << 0,  /* needs a JSON object body */
-    SG_ROUTE_STORE = 1 << 1, /* needs Redis: 503 at once when it is down */
-    SG_ROUTE_AUTH = 1 << 2,  /* needs a valid bearer token */
-    SG_ROUTE_ADMIN = 1 << 3, /* needs role admin (implies AUTH) */
-    SG_ROUTE_BODY_OPTIONAL = 1 << 4, /* JSON: an empty body is allowed */
+    SG_ROUTE_JSON = 1 << 0,          /* needs a JSON object body */
+    SG_ROUTE_AUTH = 1 << 1,          /* needs a valid access token */
+    SG_ROUTE_BODY_OPTIONAL = 1 << 2, /* JSON: an empty body is allowed */
 };
 
 struct sg_route {

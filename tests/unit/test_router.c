@@ -16,7 +16,7 @@ static const struct sg_route routes[] = {
     {"GET", "/sessions", SG_ROUTE_AUTH, NULL, h},
     {"DELETE", "/sessions", SG_ROUTE_AUTH, NULL, h},
     {"DELETE", "/sessions/{id}", SG_ROUTE_AUTH, NULL, h},
-    {"GET", "/admin/users/{user_id}/sessions", SG_ROUTE_ADMIN, NULL, h},
+    {"GET", "/admin/users/{user_id}/sessions", SG_ROUTE_AUTH, NULL, h},
 };
 
 static enum sg_match run(struct sg_router *r, const char *method,
