@@ -52,6 +52,9 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$BENCH_DIR/.." && pwd)
 STACK=$TOP/tests/stack.sh
 SG_BIN=${SG_BIN:-$TOP/src/sessiongate}
+# shared with the integration tests: sg_pick_port
+# shellcheck source=../tests/integration/lib.sh
+. "$TOP/tests/integration/lib.sh"
 
 QUICK=0
 CGI=0
@@ -178,16 +181,6 @@ HASHRATE=${SG_HASHRATE:-$(find_or_build hashrate -lcrypto)} || exit 2
 
 # ---- stacks ----------------------------------------------------------------
 
-pick_port() {
-    local port hex i
-    for ((i = 0; i < 50; i++)); do
-        port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-        hex=$(printf '%04X' "$port")
-        awk -v hex="$hex" '$4 == "0A" { n = split($2, a, ":"); if (a[n] == hex) f = 1 }
-            END { exit !f }' /proc/net/tcp /proc/net/tcp6 2>/dev/null || { echo "$port"; return 0; }
-    done
-    return 1
-}
 
 BENCH_CONF="ratelimit_user = off
 ratelimit_signin = off
@@ -209,7 +202,7 @@ fi
 stack_start() {
     local server=$1 bin=$2 dir=$3 port rc url _
     for _ in 1 2 3 4 5; do
-        port=$(pick_port) || return 1
+        port=$(sg_pick_port) || return 1
         url=$(SG_BIN=$bin SG_STACK_EXTRA_CONF=$BENCH_CONF "$STACK" start "$server" \
             --port "$port" --dir "$dir" 9>&-)
         rc=$?
