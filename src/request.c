@@ -16,19 +16,6 @@
 #include "crypto.h"
 #include "request.h"
 
-static const char *param_or_empty(sg_param_fn param, void *arg,
-                                  const char *name)
-{
-    const char *v = param(arg, name);
-    return v ? v : "";
-}
-
-static const char *param_or_null(sg_param_fn param, void *arg, const char *name)
-{
-    const char *v = param(arg, name);
-    return v && *v ? v : NULL;
-}
-
 bool sg_request_id_is_sane(const char *s)
 {
     size_t n = 0;
@@ -46,10 +33,78 @@ bool sg_request_id_is_sane(const char *s)
     return n > 0;
 }
 
-static void init_path(struct sg_request *req, sg_param_fn param, void *arg)
+/* The server parameters sessiongate reads, found in one pass over the
+ * environment (a FastCGI request's or CGI's): a request carries some 30,
+ * and looking each name up apart would scan them all 22 times. */
+enum param {
+    P_METHOD, P_PATH_INFO, P_URI, P_QUERY, P_CONTENT_LENGTH, P_CONTENT_TYPE,
+    P_AUTHORIZATION, P_COOKIE, P_USER_AGENT, P_REMOTE_ADDR, P_FORWARDED_FOR,
+    P_SESSION, P_ORIGIN, P_REFERER, P_CSRF, P_HOST, P_ACCEPT, P_REQUIRE_ROLE,
+    P_SCHEME, P_HTTPS, P_REQUEST_ID, P_ROLE, P_COUNT
+};
+
+#define PARAM(name) {name, sizeof(name) - 1}
+static const struct {
+    const char *name;
+    size_t len;
+} param_names[P_COUNT] = {
+    [P_METHOD] = PARAM("REQUEST_METHOD"),
+    [P_PATH_INFO] = PARAM("PATH_INFO"),
+    [P_URI] = PARAM("REQUEST_URI"),
+    [P_QUERY] = PARAM("QUERY_STRING"),
+    [P_CONTENT_LENGTH] = PARAM("CONTENT_LENGTH"),
+    [P_CONTENT_TYPE] = PARAM("CONTENT_TYPE"),
+    [P_AUTHORIZATION] = PARAM("HTTP_AUTHORIZATION"),
+    [P_COOKIE] = PARAM("HTTP_COOKIE"),
+    [P_USER_AGENT] = PARAM("HTTP_USER_AGENT"),
+    [P_REMOTE_ADDR] = PARAM("REMOTE_ADDR"),
+    [P_FORWARDED_FOR] = PARAM("HTTP_X_FORWARDED_FOR"),
+    [P_SESSION] = PARAM("HTTP_X_SESSION_ID"),
+    [P_ORIGIN] = PARAM("HTTP_ORIGIN"),
+    [P_REFERER] = PARAM("HTTP_REFERER"),
+    [P_CSRF] = PARAM("HTTP_X_SESSIONGATE_CSRF"),
+    [P_HOST] = PARAM("HTTP_HOST"),
+    [P_ACCEPT] = PARAM("HTTP_ACCEPT"),
+    [P_REQUIRE_ROLE] = PARAM("SG_REQUIRE_ROLE"),
+    [P_SCHEME] = PARAM("REQUEST_SCHEME"),
+    [P_HTTPS] = PARAM("HTTPS"),
+    [P_REQUEST_ID] = PARAM("HTTP_X_REQUEST_ID"),
+    [P_ROLE] = PARAM("FCGI_ROLE"),
+};
+#undef PARAM
+
+/* v[P_*]: each parameter's value, NULL when absent. A name given twice
+ * keeps its first value, as getenv() and FCGX_GetParam() would. */
+static void read_params(char *const *envp, const char **v)
 {
-    const char *path_info = param(arg, "PATH_INFO");
-    const char *uri = param(arg, "REQUEST_URI");
+    for (int i = 0; i < P_COUNT; i++)
+        v[i] = NULL;
+    for (; envp && *envp; envp++) {
+        const char *e = *envp, *eq = strchr(e, '=');
+        size_t len;
+
+        if (!eq)
+            continue;
+        len = (size_t)(eq - e);
+        for (int i = 0; i < P_COUNT; i++) {
+            if (param_names[i].len == len && param_names[i].name[0] == e[0] &&
+                !v[i] && memcmp(param_names[i].name, e, len) == 0) {
+                v[i] = eq + 1;
+                break;
+            }
+        }
+    }
+}
+
+/* An empty header is no header. */
+static const char *nonempty(const char *s)
+{
+    return s && *s ? s : NULL;
+}
+
+static void init_path(struct sg_request *req, const char *path_info,
+                      const char *uri, const char *query)
+{
     const char *q;
 
     if (path_info && *path_info) {
@@ -65,15 +120,13 @@ static void init_path(struct sg_request *req, sg_param_fn param, void *arg)
         req->path_len = 1;
         req->path_is_relative = true;
     }
-    req->query = param_or_empty(param, arg, "QUERY_STRING");
+    req->query = query ? query : "";
     if (!*req->query && uri && (q = strchr(uri, '?')))
         req->query = q + 1;
 }
 
-static void init_body(struct sg_request *req, sg_param_fn param, void *arg,
-                      size_t max_body)
+static void init_body(struct sg_request *req, const char *cl, size_t max_body)
 {
-    const char *cl = param(arg, "CONTENT_LENGTH");
     unsigned long long n;
     char *end;
 
@@ -93,38 +146,39 @@ static void init_body(struct sg_request *req, sg_param_fn param, void *arg,
     req->content_length = (size_t)n;
 }
 
-void sg_request_init(struct sg_request *req, sg_param_fn param, void *arg,
+void sg_request_init(struct sg_request *req, char *const *envp,
                      size_t max_body, int64_t now_ms)
 {
-    const char *rid = param(arg, "HTTP_X_REQUEST_ID");
-    const char *role = param(arg, "FCGI_ROLE");
+    const char *v[P_COUNT];
+    const char *rid, *role;
 
+    read_params(envp, v);
+    rid = v[P_REQUEST_ID], role = v[P_ROLE];
     memset(req, 0, sizeof(*req));
     req->now_ms = now_ms;
-    req->method = param_or_empty(param, arg, "REQUEST_METHOD");
+    req->method = v[P_METHOD] ? v[P_METHOD] : "";
     req->head = strcmp(req->method, "HEAD") == 0;
     req->authorizer = role && strcmp(role, "AUTHORIZER") == 0;
-    init_path(req, param, arg);
-    req->content_type = param_or_null(param, arg, "CONTENT_TYPE");
-    req->authorization = param_or_null(param, arg, "HTTP_AUTHORIZATION");
-    req->cookie = param_or_null(param, arg, "HTTP_COOKIE");
-    req->user_agent = param_or_null(param, arg, "HTTP_USER_AGENT");
-    req->remote_addr = param_or_empty(param, arg, "REMOTE_ADDR");
-    req->forwarded_for = param_or_null(param, arg, "HTTP_X_FORWARDED_FOR");
-    req->session_header = param_or_null(param, arg, "HTTP_X_SESSION_ID");
-    req->origin = param_or_null(param, arg, "HTTP_ORIGIN");
-    req->referer = param_or_null(param, arg, "HTTP_REFERER");
-    req->csrf_header = param_or_null(param, arg, "HTTP_X_SESSIONGATE_CSRF");
-    req->host = param_or_null(param, arg, "HTTP_HOST");
-    req->accept = param_or_null(param, arg, "HTTP_ACCEPT");
-    req->request_uri = param_or_null(param, arg, "REQUEST_URI");
-    req->require_role = param_or_null(param, arg, "SG_REQUIRE_ROLE");
-    req->scheme = param_or_null(param, arg, "REQUEST_SCHEME");
-    if (!req->scheme) {
-        const char *https = param(arg, "HTTPS");
-        req->scheme = https && !strcasecmp(https, "on") ? "https" : "http";
-    }
-    init_body(req, param, arg, max_body);
+    init_path(req, v[P_PATH_INFO], v[P_URI], v[P_QUERY]);
+    req->content_type = nonempty(v[P_CONTENT_TYPE]);
+    req->authorization = nonempty(v[P_AUTHORIZATION]);
+    req->cookie = nonempty(v[P_COOKIE]);
+    req->user_agent = nonempty(v[P_USER_AGENT]);
+    req->remote_addr = v[P_REMOTE_ADDR] ? v[P_REMOTE_ADDR] : "";
+    req->forwarded_for = nonempty(v[P_FORWARDED_FOR]);
+    req->session_header = nonempty(v[P_SESSION]);
+    req->origin = nonempty(v[P_ORIGIN]);
+    req->referer = nonempty(v[P_REFERER]);
+    req->csrf_header = nonempty(v[P_CSRF]);
+    req->host = nonempty(v[P_HOST]);
+    req->accept = nonempty(v[P_ACCEPT]);
+    req->request_uri = nonempty(v[P_URI]);
+    req->require_role = nonempty(v[P_REQUIRE_ROLE]);
+    req->scheme = nonempty(v[P_SCHEME]);
+    if (!req->scheme)
+        req->scheme = v[P_HTTPS] && !strcasecmp(v[P_HTTPS], "on") ? "https"
+                                                                  : "http";
+    init_body(req, v[P_CONTENT_LENGTH], max_body);
     if (sg_request_id_is_sane(rid))
         memcpy(req->request_id, rid, strlen(rid) + 1);
     else if (sg_random_hex(req->request_id, sizeof(req->request_id), 16))

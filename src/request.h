@@ -18,10 +18,6 @@
 #define SG_REQUEST_ID_MAX   128
 #define SG_ROUTE_PARAMS_MAX 2
 
-/* Look up a server parameter (CGI environment variable) by name; NULL
- * when it is not set. */
-typedef const char *(*sg_param_fn)(void *arg, const char *name);
-
 struct sg_request {
     const char *method;
     const char *path; /* route path candidate, not NUL-terminated */
@@ -72,11 +68,13 @@ struct sg_request {
     char client_ip[64];
 };
 
-/* Fill req from the server's parameters. max_body is the configured body
+/* Fill req from the server's parameters, envp: "NAME=value" strings up to
+ * a NULL (a FastCGI request's envp, or CGI's environ), read in one pass;
+ * the request borrows the values. max_body is the configured body
  * limit: CONTENT_LENGTH above it sets body_too_large and the transport
  * must not read the body. Generates a request id unless the client sent a
  * sane one. Never fails: odd input is recorded and judged by the router. */
-void sg_request_init(struct sg_request *req, sg_param_fn param, void *arg,
+void sg_request_init(struct sg_request *req, char *const *envp,
                      size_t max_body, int64_t now_ms);
 
 /* Read up to n bytes of the body into p: the count read, 0 at the end, or

@@ -13,12 +13,9 @@
 #include "buf.h"
 #include "transport.h"
 
-#define DRAIN_MAX (16ULL << 20) /* bytes of a refused body read and dropped */
+extern char **environ;
 
-static const char *env_param(void *arg, const char *name)
-{
-    return getenv(name);
-}
+#define DRAIN_MAX (16ULL << 20) /* bytes of a refused body read and dropped */
 
 static long stdin_read(void *arg, char *p, size_t n)
 {
@@ -80,8 +77,7 @@ int sg_cgi_serve(struct sg_ctx *ctx)
     struct sg_response res;
     struct sg_buf body = {0};
 
-    sg_request_init(&req, env_param, NULL, ctx->cfg->max_body_bytes,
-                    sg_now_ms());
+    sg_request_init(&req, environ, ctx->cfg->max_body_bytes, sg_now_ms());
     sg_response_init(&res);
     if (req.content_length &&
         sg_request_read_body(&req, &body, stdin_read, NULL) != SG_OK)
@@ -103,7 +99,7 @@ void sg_cgi_fail(void)
     struct sg_request req;
     struct sg_response res;
 
-    sg_request_init(&req, env_param, NULL, 0, 0);
+    sg_request_init(&req, environ, 0, 0);
     sg_response_init(&res);
     sg_response_error(&res, SG_API_INTERNAL,
                       "The service is misconfigured; see the server log.",

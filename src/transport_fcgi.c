@@ -35,11 +35,6 @@ void sg_fcgi_interrupt(void)
     FCGX_ShutdownPending();
 }
 
-static const char *fcgi_param(void *arg, const char *name)
-{
-    return FCGX_GetParam(name, ((FCGX_Request *)arg)->envp);
-}
-
 static long fcgi_read(void *arg, char *p, size_t n)
 {
     return FCGX_GetStr(p, (int)n, ((FCGX_Request *)arg)->in);
@@ -50,8 +45,7 @@ static void serve_one(struct sg_ctx *ctx, FCGX_Request *fr, struct sg_buf *body,
 {
     struct sg_request req;
 
-    sg_request_init(&req, fcgi_param, fr, ctx->cfg->max_body_bytes,
-                    sg_now_ms());
+    sg_request_init(&req, fr->envp, ctx->cfg->max_body_bytes, sg_now_ms());
     sg_response_reset(res);
     sg_buf_reset(head);
     if (req.content_length &&

@@ -27,18 +27,18 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct params {
-    char *name[MAX_PARAMS];
-    char *value[MAX_PARAMS];
+    char *env[MAX_PARAMS + 1]; /* "NAME=value", NULL-terminated */
     size_t n;
 };
 
-static const char *lookup(void *arg, const char *name)
+/* The first value of name, as sg_request_init must take it. */
+static const char *lookup(const struct params *p, const char *name)
 {
-    const struct params *p = arg;
+    size_t len = strlen(name);
 
     for (size_t i = 0; i < p->n; i++)
-        if (strcmp(p->name[i], name) == 0)
-            return p->value[i];
+        if (strncmp(p->env[i], name, len) == 0 && p->env[i][len] == '=')
+            return p->env[i] + len + 1;
     return NULL;
 }
 
@@ -68,12 +68,10 @@ static size_t read_params(const char *s, size_t size, struct params *p)
             break; /* the blank line: the body follows */
         if (!eq || p->n == MAX_PARAMS)
             continue;
-        p->name[p->n] = dup_exact(line, (size_t)(eq - line));
-        p->value[p->n] = dup_exact(eq + 1, len - (size_t)(eq - line) - 1);
-        if (!p->name[p->n] || !p->value[p->n])
+        if (!(p->env[p->n++] = dup_exact(line, len)))
             abort();
-        p->n++;
     }
+    p->env[p->n] = NULL;
     return i;
 }
 
@@ -108,7 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (!body)
         abort();
-    sg_request_init(&req, lookup, &p, MAX_BODY, 1700000000000LL);
+    sg_request_init(&req, p.env, MAX_BODY, 1700000000000LL);
     if (!sg_request_id_is_sane(req.request_id) || !req.method || !req.query ||
         !req.remote_addr || !req.scheme || !req.path ||
         req.path_len > strlen(req.path))
@@ -132,9 +130,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sg_request_release(&req);
 
     free(body);
-    for (size_t i = 0; i < p.n; i++) {
-        free(p.name[i]);
-        free(p.value[i]);
-    }
+    for (size_t i = 0; i < p.n; i++)
+        free(p.env[i]);
     return 0;
 }

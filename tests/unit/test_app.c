@@ -17,7 +17,7 @@ static int run(const char **kv, const char *body)
 {
     struct sg_request req;
 
-    sg_request_init(&req, test_param, (void *)kv, ctx->cfg->max_body_bytes,
+    sg_request_init(&req, test_env(kv), ctx->cfg->max_body_bytes,
                     1795392000000);
     req.body = body ? body : "";
     req.body_len = body ? strlen(body) : 0;

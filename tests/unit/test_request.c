@@ -8,7 +8,7 @@
 
 static void init(struct sg_request *req, const char **kv)
 {
-    sg_request_init(req, test_param, (void *)kv, 16384, 1000);
+    sg_request_init(req, test_env(kv), 16384, 1000);
 }
 
 static void test_paths(void)
@@ -167,8 +167,41 @@ static void test_json(void)
     sg_request_release(&req);
 }
 
+/* The one pass over the environment: exact names only, the first of a
+ * repeated name, entries without '=' skipped, empty headers absent. */
+static void test_environment(void)
+{
+    struct sg_request req;
+    char *env[] = {"NOEQUALS",
+                   "HTTP_AUTHORIZATION_X=Bearer wrong",
+                   "HTTP_AUTHORIZATIO=Bearer wrong",
+                   "HTTP_AUTHORIZATION=Bearer first",
+                   "HTTP_AUTHORIZATION=Bearer second",
+                   "HTTP_COOKIE=",
+                   "REQUEST_METHOD=POST",
+                   "HTTPS=on",
+                   "FCGI_ROLE=AUTHORIZER",
+                   "SG_REQUIRE_ROLE=admin",
+                   "=value",
+                   NULL};
+
+    sg_request_init(&req, env, 16384, 1000);
+    TAP_IS_STR(req.authorization, "Bearer first", "first value of a name");
+    TAP_OK(req.cookie == NULL, "empty header is absent");
+    TAP_IS_STR(req.method, "POST", "method after odd entries");
+    TAP_IS_STR(req.scheme, "https", "HTTPS=on without REQUEST_SCHEME");
+    TAP_OK(req.authorizer, "FCGI_ROLE AUTHORIZER");
+    TAP_IS_STR(req.require_role, "admin", "SG_REQUIRE_ROLE");
+    TAP_IS_STR(req.remote_addr, "", "no REMOTE_ADDR is empty");
+
+    sg_request_init(&req, NULL, 16384, 1000);
+    TAP_IS_STR(req.method, "", "no environment at all");
+    TAP_IS_STR(req.scheme, "http", "default scheme");
+}
+
 int main(void)
 {
+    test_environment();
     test_paths();
     test_body_framing();
     test_request_ids();
