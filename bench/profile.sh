@@ -128,6 +128,10 @@ case $codes in
 *) die "expected $REQUESTS answers 200, got: $codes" ;;
 esac
 
+# Redis' own time per script call (includes the commands the script runs)
+rstats=$(redis-cli -s "$SD/redis.sock" info commandstats 2>/dev/null | tr -d '\r' |
+    sed -n 's/^cmdstat_\(evalsha\|eval\):calls=\([0-9]*\),usec=[0-9]*,usec_per_call=\([0-9.]*\).*/\1 \2 calls, \3 us per call/p')
+
 # SIGTERM: the worker finishes and callgrind writes its file
 pid=$(cat "$SD/pids/sessiongate")
 kill -TERM "$pid" 2>/dev/null
@@ -153,6 +157,7 @@ per=$((serve / REQUESTS))
 
 echo "profile: GET $ROUTE, $REQUESTS requests through nginx, one worker under callgrind"
 echo "instructions per request: $per"
+echo "redis-server, INFO commandstats: ${rstats:-no script calls}"
 echo
 echo "inclusive instructions per request, top $TOP_N:"
 awk -v n="$REQUESTS" -v top="$TOP_N" '

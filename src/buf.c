@@ -78,3 +78,21 @@ void sg_buf_free(struct sg_buf *b)
     b->data = NULL;
     b->len = b->cap = 0;
 }
+
+size_t sg_i64_str(char *out, long long v)
+{
+    char tmp[24], *p = tmp + sizeof(tmp);
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
+                                 : (unsigned long long)v;
+    size_t n;
+
+    do
+        *--p = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0)
+        *--p = '-';
+    n = (size_t)(tmp + sizeof(tmp) - p);
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return n;
+}

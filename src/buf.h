@@ -21,6 +21,11 @@ int sg_buf_puts(struct sg_buf *b, const char *s);
 int sg_buf_printf(struct sg_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void sg_buf_reset(struct sg_buf *b);
+
+/* v in decimal into out (SG_I64_STR_MAX bytes), NUL-terminated; returns
+ * the length. For hot paths, where snprintf's format parsing shows. */
+#define SG_I64_STR_MAX 21
+size_t sg_i64_str(char *out, long long v);
 void sg_buf_free(struct sg_buf *b);
 
 #endif

@@ -102,6 +102,9 @@ void sg_store_free(struct sg_store *s)
         OPENSSL_cleanse(s->password, s->password_len);
         free(s->password);
     }
+    if (s->cmd.data) /* may hold a password hash (register, passwd) */
+        OPENSSL_cleanse(s->cmd.data, s->cmd.cap);
+    sg_buf_free(&s->cmd);
     free(s);
 }
 
@@ -223,20 +226,69 @@ static bool closed_while_idle(const redisContext *c)
            (c->err == REDIS_ERR_IO && (errno == EPIPE || errno == ECONNRESET));
 }
 
+/* "PFX<n>\r\n" for a RESP header. */
+static int put_header(struct sg_buf *b, char pfx, size_t n)
+{
+    char tmp[24], *p = tmp + sizeof(tmp);
+
+    *--p = '\n', *--p = '\r';
+    do
+        *--p = (char)('0' + n % 10);
+    while (n /= 10);
+    *--p = pfx;
+    return sg_buf_append(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+/* The command as RESP into s->cmd, a buffer kept between requests:
+ * hiredis' redisCommandArgv would build it with sdscatfmt and a fresh
+ * allocation per argument (10k instructions for a script call). */
+static int format_command(struct sg_store *s, int argc, const char **argv,
+                          const size_t *lens)
+{
+    struct sg_buf *b = &s->cmd;
+
+    sg_buf_reset(b);
+    if (put_header(b, '*', (size_t)argc) != SG_OK)
+        return SG_ENOMEM;
+    for (int i = 0; i < argc; i++) {
+        size_t len = lens ? lens[i] : strlen(argv[i]);
+        if (put_header(b, '$', len) != SG_OK ||
+            sg_buf_append(b, argv[i], len) != SG_OK ||
+            sg_buf_append(b, "\r\n", 2) != SG_OK)
+            return SG_ENOMEM;
+    }
+    return SG_OK;
+}
+
+static redisReply *send_command(struct sg_store *s)
+{
+    void *reply = NULL;
+
+    if (redisAppendFormattedCommand(s->c, s->cmd.data, s->cmd.len) !=
+            REDIS_OK ||
+        redisGetReply(s->c, &reply) != REDIS_OK)
+        return NULL;
+    return reply;
+}
+
 redisReply *sg_store_argv(struct sg_store *s, int argc, const char **argv,
                           const size_t *lens)
 {
     bool fresh = !s->c;
     redisReply *r;
 
+    if (format_command(s, argc, argv, lens) != SG_OK) {
+        sg_log_error("redis: out of memory formatting a command");
+        return NULL;
+    }
     if (sg_store_connect(s) != SG_OK)
         return NULL;
-    r = redisCommandArgv(s->c, argc, argv, lens);
+    r = send_command(s);
     if (!r && !fresh && closed_while_idle(s->c)) {
         sg_store_disconnect(s);
         if (sg_store_connect(s) != SG_OK)
             return NULL;
-        r = redisCommandArgv(s->c, argc, argv, lens);
+        r = send_command(s);
     }
     if (!r)
         sg_store_fail(s, s->c->errstr);
@@ -273,12 +325,12 @@ redisReply *sg_store_eval(struct sg_store *s, enum sg_script_id id, int nkeys,
 {
     const char *v[3 + 32];
     size_t l[3 + 32];
-    char nk[12];
+    char nk[SG_I64_STR_MAX];
     redisReply *r;
 
     if (argc > 32)
         return NULL;
-    snprintf(nk, sizeof(nk), "%d", nkeys);
+    sg_i64_str(nk, nkeys);
     v[0] = "EVALSHA", l[0] = 7;
     v[1] = scripts[id].sha, l[1] = 40;
     v[2] = nk, l[2] = strlen(nk);

@@ -9,6 +9,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "buf.h"
 #include "store.h"
 
 enum sg_script_id {
@@ -35,6 +36,7 @@ struct sg_store {
     int64_t backoff_ms;
     long pid; /* with seq, makes rate-limit entries unique */
     unsigned long long seq;
+    struct sg_buf cmd; /* the command being sent, as RESP */
 };
 
 /* Run one command given as an argument vector, connecting first if

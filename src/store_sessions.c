@@ -18,7 +18,10 @@
 #include "store_impl.h"
 
 #define SG_KNOWN_IP_TTL_MS "2592000000" /* 30 days */
-#define I64(buf, v)        snprintf((buf), sizeof(buf), "%lld", (long long)(v))
+/* buf must be an array of at least SG_I64_STR_MAX bytes */
+#define I64(buf, v)                                                            \
+    ((void)sizeof(char[sizeof(buf) >= SG_I64_STR_MAX ? 1 : -1]),               \
+     sg_i64_str((buf), (long long)(v)))
 
 int sg_store_session_create(struct sg_store *s, const struct sg_session_new *n,
                             int *evicted)
@@ -27,7 +30,7 @@ int sg_store_session_create(struct sg_store *s, const struct sg_session_new *n,
     const char *prefix = s->cfg->key_prefix;
     char zset[SG_KEY_MAX], key[SG_KEY_MAX], spfx[SG_KEY_MAX];
     char ips[SG_KEY_MAX];
-    char now[24], exp[24], idle[24], max[12], rexp[24];
+    char now[24], exp[24], idle[24], max[24], rexp[24];
     long long ended;
     redisReply *r;
     int rc;
@@ -180,7 +183,8 @@ static bool parse_auth_reply(const redisReply *r, enum sg_auth_op op,
 /* The keys of one authenticated call, as prelude.lua lays them out. */
 struct auth_keys {
     char session[SG_KEY_MAX], revoked[SG_KEY_MAX], zset[SG_KEY_MAX];
-    char user[SG_KEY_MAX], limit[SG_KEY_MAX], spfx[SG_KEY_MAX];
+    char user[SG_KEY_MAX], spfx[SG_KEY_MAX];
+    const char *limit;
     char target_zset[SG_KEY_MAX], target_spfx[SG_KEY_MAX];
     char target_user[SG_KEY_MAX];
 };
@@ -196,8 +200,7 @@ static int build_keys(const struct sg_config *cfg, const struct sg_auth_call *c,
         sg_key_user(k->user, p, c->uid) ||
         sg_key_session_prefix(k->spfx, p, c->uid))
         return SG_EINVAL;
-    snprintf(k->limit, sizeof(k->limit), "%s",
-             c->limit_key ? c->limit_key : k->user);
+    k->limit = c->limit_key ? c->limit_key : k->user;
     if (c->target_uid &&
         (sg_key_user_sessions(k->target_zset, p, c->target_uid) ||
          sg_key_user(k->target_user, p, c->target_uid) ||
@@ -222,8 +225,11 @@ int sg_store_auth(struct sg_store *s, enum sg_auth_op op,
     }
     I64(now, c->now), I64(idle, c->idle_ms), I64(limit, c->limit);
     I64(window, c->window_ms);
-    snprintf(member, sizeof(member), "%lld:%ld:%llu", (long long)c->now, s->pid,
-             ++s->seq);
+    /* a unique entry in the window log, only read when there is a limit */
+    member[0] = '\0';
+    if (c->limit)
+        snprintf(member, sizeof(member), "%lld:%ld:%llu", (long long)c->now,
+                 s->pid, ++s->seq);
     argv[argc++] = k.session, argv[argc++] = k.revoked;
     argv[argc++] = k.zset, argv[argc++] = k.user, argv[argc++] = k.limit;
     if (c->target_uid) {

@@ -4,11 +4,30 @@
 #include "response.h"
 #include "tap.h"
 
+/* sg_i64_str, which writes the numbers of headers and Redis commands */
+static void test_numbers(void)
+{
+    char out[SG_I64_STR_MAX];
+
+    TAP_IS_INT(sg_i64_str(out, 0), 1, "0: one digit");
+    TAP_IS_STR(out, "0", "0");
+    sg_i64_str(out, 1795392000123LL);
+    TAP_IS_STR(out, "1795392000123", "a time in ms");
+    sg_i64_str(out, -42);
+    TAP_IS_STR(out, "-42", "negative");
+    TAP_IS_INT(sg_i64_str(out, -9223372036854775807LL - 1), 20,
+               "LLONG_MIN fits");
+    TAP_IS_STR(out, "-9223372036854775808", "LLONG_MIN");
+    sg_i64_str(out, 9223372036854775807LL);
+    TAP_IS_STR(out, "9223372036854775807", "LLONG_MAX");
+}
+
 int main(void)
 {
     struct sg_response res;
     struct sg_buf head = {0};
 
+    test_numbers();
     sg_response_init(&res);
     TAP_IS_INT(sg_response_ok(&res, 201, NULL), SG_OK, "ok envelope");
     TAP_IS_INT(res.status, 201, "status kept");
