@@ -4,16 +4,66 @@
 
 #include "json.h"
 
-json_object *sg_json_time(int64_t ms)
+void sg_time_rfc3339(char *out, int64_t ms)
 {
-    char buf[32];
     time_t t = (time_t)(ms / 1000);
     struct tm tm;
 
     if (!gmtime_r(&t, &tm) ||
-        !strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm))
-        return json_object_new_string("1970-01-01T00:00:00Z");
+        !strftime(out, SG_TIME_RFC3339_MAX, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        strcpy(out, "1970-01-01T00:00:00Z");
+}
+
+json_object *sg_json_time(int64_t ms)
+{
+    char buf[SG_TIME_RFC3339_MAX];
+
+    sg_time_rfc3339(buf, ms);
     return json_object_new_string(buf);
+}
+
+int sg_json_put_string(struct sg_buf *b, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t from = 0;
+    int rc = sg_buf_append(b, "\"", 1);
+
+    for (size_t i = 0; i < len && rc == SG_OK; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        rc = sg_buf_append(b, s + from, i - from);
+        if (rc == SG_OK) {
+            char esc[6] = {'\\', (char)c, '0', '0', hex[c >> 4], hex[c & 15]};
+            if (c < 0x20)
+                esc[1] = 'u';
+            rc = sg_buf_append(b, esc, c < 0x20 ? 6 : 2);
+        }
+        from = i + 1;
+    }
+    if (rc == SG_OK)
+        rc = sg_buf_append(b, s + from, len - from);
+    return rc == SG_OK ? sg_buf_append(b, "\"", 1) : rc;
+}
+
+int sg_json_put_roles(struct sg_buf *b, const char *csv)
+{
+    int rc = sg_buf_append(b, "[", 1);
+    bool first = true;
+
+    while (rc == SG_OK && csv && *csv) {
+        size_t n = strcspn(csv, ",");
+        if (n) {
+            if (!first)
+                rc = sg_buf_append(b, ",", 1);
+            if (rc == SG_OK)
+                rc = sg_json_put_string(b, csv, n);
+            first = false;
+        }
+        csv += n + (csv[n] == ',');
+    }
+    return rc == SG_OK ? sg_buf_append(b, "]", 1) : rc;
 }
 
 json_object *sg_json_roles(const char *csv)

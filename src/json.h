@@ -8,10 +8,20 @@
 
 #include <json-c/json.h>
 
+#include "buf.h"
 #include "store.h"
 
 /* RFC 3339 UTC with second precision: "2026-11-23T10:30:00Z". */
 json_object *sg_json_time(int64_t ms);
+#define SG_TIME_RFC3339_MAX 32
+void sg_time_rfc3339(char *out, int64_t ms);
+
+/* Writers for the hot path, which builds its body without a json-c tree:
+ * a JSON string of s[0..len) (quotes, backslashes and control characters
+ * escaped; other bytes as they are, as json-c writes them), and a roles
+ * list "a,b" as ["a","b"]. SG_OK or SG_ENOMEM. */
+int sg_json_put_string(struct sg_buf *b, const char *s, size_t len);
+int sg_json_put_roles(struct sg_buf *b, const char *csv);
 
 /* "a,b" -> ["a","b"]; "" -> []. */
 json_object *sg_json_roles(const char *csv);

@@ -155,6 +155,22 @@ int sg_response_ok(struct sg_response *res, int status, json_object *data)
     return put_envelope(res, root);
 }
 
+int sg_response_ok_begin(struct sg_response *res, int status)
+{
+    res->status = status;
+    sg_buf_reset(&res->body);
+    return sg_buf_puts(&res->body, "{\"success\":true,\"data\":");
+}
+
+int sg_response_ok_end(struct sg_response *res, int rc)
+{
+    if (rc == SG_OK)
+        rc = sg_buf_append(&res->body, "}", 1);
+    if (rc != SG_OK)
+        sg_buf_reset(&res->body);
+    return rc;
+}
+
 int sg_response_error(struct sg_response *res, enum sg_api_error err,
                       const char *message, json_object *data)
 {

@@ -56,6 +56,13 @@ int sg_response_headerf(struct sg_response *res, const char *name,
  * data (json_object_put), which may be NULL for an empty object. */
 int sg_response_ok(struct sg_response *res, int status, json_object *data);
 
+/* The same envelope written directly, for the hot path: begin writes
+ * {"success":true,"data": and sets the status, the caller appends the
+ * data's JSON to res->body, end closes it. end takes the caller's result
+ * (SG_OK or an error, passed through) and returns the outcome. */
+int sg_response_ok_begin(struct sg_response *res, int status);
+int sg_response_ok_end(struct sg_response *res, int rc);
+
 /* A body that is not the plain envelope (JWKS): root serialised as is,
  * ownership taken. */
 int sg_response_json(struct sg_response *res, int status, json_object *root);

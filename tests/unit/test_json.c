@@ -9,6 +9,36 @@ static const char *str(json_object *o)
     return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 }
 
+/* The hand-written strings and roles parse back, with json-c, to exactly
+ * what went in, whatever bytes went in. */
+static void test_writers(void)
+{
+    const char odd[] = "a\"b\\c\x01\n\x1f/\x7f\xc3\xa9z";
+    struct sg_buf b = {0};
+    json_object *o;
+
+    TAP_IS_INT(sg_json_put_string(&b, odd, sizeof(odd) - 1), SG_OK,
+               "put_string");
+    o = json_tokener_parse(b.data);
+    TAP_OK(o && json_object_is_type(o, json_type_string) &&
+               json_object_get_string_len(o) == (int)sizeof(odd) - 1 &&
+               !memcmp(json_object_get_string(o), odd, sizeof(odd) - 1),
+           "escaped string parses back to the same bytes");
+    json_object_put(o);
+
+    sg_buf_reset(&b);
+    sg_json_put_string(&b, "plain", 5);
+    TAP_IS_STR(b.data, "\"plain\"", "plain string as is");
+
+    sg_buf_reset(&b);
+    sg_json_put_roles(&b, "a,,b\",");
+    TAP_IS_STR(b.data, "[\"a\",\"b\\\"\"]", "roles: empty skipped, quote escaped");
+    sg_buf_reset(&b);
+    sg_json_put_roles(&b, "");
+    TAP_IS_STR(b.data, "[]", "no roles");
+    sg_buf_free(&b);
+}
+
 int main(void)
 {
     json_object *o;
@@ -26,6 +56,7 @@ int main(void)
                            .user_agent = "curl",
                            .request_count = 7};
 
+    test_writers();
     o = sg_json_time(1795392000123);
     TAP_IS_STR(json_object_get_string(o), "2026-11-23T00:00:00Z", "RFC 3339");
     json_object_put(o);
