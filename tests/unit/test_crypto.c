@@ -113,6 +113,23 @@ static void test_ct_equal(void)
     TAP_OK(!sg_ct_equal("abc", 3, "abd", 3), "ct_equal differs in last byte");
     TAP_OK(!sg_ct_equal("abc", 3, "abcd", 4), "ct_equal differs in length");
     TAP_OK(sg_ct_equal("", 0, "", 0), "ct_equal of empty");
+    {
+        /* every position of a long buffer, in the words and in the tail */
+        char x[300], y[300];
+        bool all = true;
+
+        for (size_t i = 0; i < sizeof(x); i++)
+            x[i] = (char)('a' + i % 26);
+        memcpy(y, x, sizeof(y));
+        all = sg_ct_equal(x, sizeof(x), y, sizeof(y));
+        for (size_t i = 0; i < sizeof(x) && all; i++) {
+            y[i] ^= 0x40;
+            all = !sg_ct_equal(x, sizeof(x), y, sizeof(y)) &&
+                  !sg_ct_equal(x, i + 1, y, i + 1);
+            y[i] ^= 0x40;
+        }
+        TAP_OK(all, "ct_equal sees a difference at any of 300 positions");
+    }
 }
 
 static void test_sha256(void)
