@@ -28,6 +28,8 @@ redis.call('HSET', KEYS[1], 'refresh_hash', ARGV[4], 'refresh_exp',
            refresh_exp, 'last_access', now)
 redis.call('HINCRBY', KEYS[1], 'request_count', 1)
 redis.call('PEXPIRE', KEYS[1], ttl)
-redis.call('PEXPIRE', KEYS[2], ttl)
+-- until the session's absolute end: the session itself can never outlive
+-- it, so verify's touch need not renew this key on every request
+redis.call('PEXPIRE', KEYS[2], exp - now)
 local roles = redis.call('HGET', KEYS[4], 'roles') or ''
 return {1, roles, refresh_exp}

@@ -270,6 +270,16 @@ test_refresh_rotation_and_reuse() {
     t3=$(sg_json .data.access_token) r3=$(sg_json .data.refresh_token)
     assertEquals "third access token verifies" 200 "$(verify_status "$t3")"
 
+    # the rotated hashes must outlive the session, which each verify
+    # renews without touching them (docs/REDIS.md)
+    local uid key st rt
+    uid=$(jwt_part "$t3" 2 | jq -r .sub)
+    key="${API_REDIS_PREFIX}{u:$uid}:s:$sid"
+    st=$(redis-cli -s "$SG_DIR/redis.sock" PTTL "$key")
+    rt=$(redis-cli -s "$SG_DIR/redis.sock" PTTL "$key:rt")
+    assertTrue "rotated set outlives the session: session $st ms, set $rt ms" \
+        "[ '$st' -gt 0 ] && [ '$rt' -ge '$st' ]"
+
     # r1 was rotated away: presenting it again ends the session
     api_refresh "$r1"
     assert_error "reuse of a rotated refresh token" 401 REFRESH_REUSED
