@@ -4,7 +4,7 @@
 #   bench/run.sh [--quick] [--cgi] [--servers "nginx lighttpd"]
 #                [--conns "16 64"] [--rounds 3] [--duration 5]
 #                [--signin-duration 8] [--signin-conns 4]
-#                [--iterations 600000] [--workers 2] [--threads 1] [--keep]
+#                [--iterations 600000] [--workers 4/core] [--threads 1] [--keep]
 #                [--tsv FILE]
 #
 # For each server it starts two stacks with tests/stack.sh, on loopback:
@@ -117,7 +117,11 @@ for v in ROUNDS DURATION SIGNIN_DURATION SIGNIN_CONNS ITERATIONS THREADS; do
     num "--$(echo $v | tr 'A-Z_' 'a-z-')" "${!v}"
 done
 for c in $CONNS; do num --conns "$c"; done
-[ -z "$WORKERS" ] || num --workers "$WORKERS"
+# default: what sessiongate standalone forks by itself, 4 per core (main.c)
+if [ -z "$WORKERS" ]; then
+    WORKERS=$(($(nproc) > 16 ? 64 : 4 * $(nproc)))
+fi
+num --workers "$WORKERS"
 for s in $SERVERS; do
     case $s in nginx | lighttpd | apache | cgi) ;; *) die "unknown server '$s'" ;; esac
 done
@@ -189,14 +193,12 @@ ratelimit_register = off
 ratelimit_refresh = off
 pbkdf2_iterations = $ITERATIONS
 access_token_ttl = 1d"
-# --workers N: for both stacks; lighttpd's spawned instance reads it from
-# the config, nginx's standalone one gets it from tests/stack.sh
-# (SG_STACK_WORKERS; a stack.sh without it keeps its own --workers 2).
-if [ -n "$WORKERS" ]; then
-    BENCH_CONF="$BENCH_CONF
+# --workers N: for both stacks and both apps; lighttpd's spawned instance
+# reads it from the config, nginx's standalone one gets it from
+# tests/stack.sh (SG_STACK_WORKERS).
+BENCH_CONF="$BENCH_CONF
 workers = $WORKERS"
-    export SG_STACK_WORKERS=$WORKERS
-fi
+export SG_STACK_WORKERS=$WORKERS
 
 # stack_start SERVER BIN DIR: prints the base URL.
 stack_start() {

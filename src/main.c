@@ -151,6 +151,20 @@ static int run_cgi(struct sg_config *cfg)
     return 0;
 }
 
+/* Standalone workers when neither --workers nor the config says: each
+ * worker blocks on its Redis round trip, so a worker per core leaves the
+ * cores idle while Redis answers; four per core kept them busy in
+ * docs/PERFORMANCE.md (2 -> 8 workers on 2 cores: verify +50 %), at
+ * ~5 MiB each. */
+static int default_workers(void)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+    if (cores < 1)
+        cores = 1;
+    return cores > 16 ? 64 : 4 * (int)cores;
+}
+
 static int run_fastcgi(const struct options *o, struct sg_config *cfg)
 {
     struct sg_server srv = {.config_path = o->config_path, .cfg = cfg};
@@ -159,7 +173,7 @@ static int run_fastcgi(const struct options *o, struct sg_config *cfg)
     srv.workers = o->workers >= 0 ? o->workers : cfg->workers;
     if (o->listen) {
         if (srv.workers < 0)
-            srv.workers = 2;
+            srv.workers = default_workers();
         srv.listen_fd =
             sg_server_listen(o->listen, cfg->socket_mode, err, sizeof(err));
         if (srv.listen_fd < 0) {
