@@ -688,7 +688,7 @@ static int open_services(struct cli *c)
      * its failures are reported here instead. */
     sg_log_set_level(c->cfg->log_level == SG_LOG_DEBUG ? SG_LOG_DEBUG
                                                        : SG_LOG_ERROR);
-    if (!(c->email = sg_email_new()))
+    if (!(c->email = sg_email_new(false)))
         return fail("cannot compile the email pattern");
     if (!(c->store = sg_store_new(c->cfg, err, sizeof(err))))
         return fail("%s", err);

@@ -7,7 +7,8 @@
 #include "request.h"
 #include "ctx.h"
 
-struct sg_ctx *sg_ctx_new(const struct sg_config *cfg, char *err, size_t errlen)
+static struct sg_ctx *ctx_new(const struct sg_config *cfg, bool once,
+                              char *err, size_t errlen)
 {
     struct sg_ctx *ctx = calloc(1, sizeof(*ctx));
 
@@ -18,12 +19,13 @@ struct sg_ctx *sg_ctx_new(const struct sg_config *cfg, char *err, size_t errlen)
     ctx->cfg = cfg;
     if (!(ctx->store = sg_store_new(cfg, err, errlen)))
         goto fail;
-    if (!(ctx->router = sg_router_new(sg_app_routes, sg_app_routes_len)) ||
-        !(ctx->email = sg_email_new())) {
+    if (!(ctx->router =
+              sg_router_new(sg_app_routes, sg_app_routes_len, !once)) ||
+        !(ctx->email = sg_email_new(!once))) {
         snprintf(err, errlen, "cannot compile the route table");
         goto fail;
     }
-    if (!(ctx->tokens = sg_token_cache_new())) {
+    if (!once && !(ctx->tokens = sg_token_cache_new())) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -34,6 +36,17 @@ struct sg_ctx *sg_ctx_new(const struct sg_config *cfg, char *err, size_t errlen)
 fail:
     sg_ctx_free(ctx);
     return NULL;
+}
+
+struct sg_ctx *sg_ctx_new(const struct sg_config *cfg, char *err, size_t errlen)
+{
+    return ctx_new(cfg, false, err, errlen);
+}
+
+struct sg_ctx *sg_ctx_new_once(const struct sg_config *cfg, char *err,
+                               size_t errlen)
+{
+    return ctx_new(cfg, true, err, errlen);
 }
 
 void sg_ctx_free(struct sg_ctx *ctx)

@@ -33,6 +33,11 @@ struct sg_ctx {
  * cannot be loaded. Also used by the master to vet a reloaded config. */
 struct sg_ctx *sg_ctx_new(const struct sg_config *cfg, char *err,
                           size_t errlen);
+/* The same for a process that serves one request (CGI): what only pays
+ * off over many requests, JIT-compiled patterns and the token cache, is
+ * left out. */
+struct sg_ctx *sg_ctx_new_once(const struct sg_config *cfg, char *err,
+                               size_t errlen);
 void sg_ctx_free(struct sg_ctx *ctx);
 
 /* The request's client IP (see client.h). */

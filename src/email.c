@@ -20,7 +20,7 @@ struct sg_email {
     pcre2_match_data *md;
 };
 
-struct sg_email *sg_email_new(void)
+struct sg_email *sg_email_new(bool jit)
 {
     struct sg_email *e = calloc(1, sizeof(*e));
     int errcode;
@@ -31,7 +31,8 @@ struct sg_email *sg_email_new(void)
     e->re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, 0,
                           &errcode, &erroff, NULL);
     if (e->re) {
-        pcre2_jit_compile(e->re, PCRE2_JIT_COMPLETE);
+        if (jit)
+            pcre2_jit_compile(e->re, PCRE2_JIT_COMPLETE);
         e->md = pcre2_match_data_create_from_pattern(e->re, NULL);
     }
     if (!e->re || !e->md) {

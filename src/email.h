@@ -13,7 +13,9 @@
 
 struct sg_email;
 
-struct sg_email *sg_email_new(void);
+/* jit: JIT-compile the pattern, worth it for a process that checks many
+ * addresses, not for one that checks one (CGI, the CLI). */
+struct sg_email *sg_email_new(bool jit);
 void sg_email_free(struct sg_email *e);
 
 /* Validate in[0..len) and write its lowercase form into out (at least

@@ -131,7 +131,7 @@ static bool vet_config(const struct sg_config *cfg, char *err, size_t errlen)
 static int run_cgi(struct sg_config *cfg)
 {
     char err[512];
-    struct sg_ctx *ctx = sg_ctx_new(cfg, err, sizeof(err));
+    struct sg_ctx *ctx = sg_ctx_new_once(cfg, err, sizeof(err));
 
     if (!ctx) {
         sg_log_error("%s", err);

@@ -35,7 +35,7 @@ struct sg_router {
 };
 
 /* "/sessions/{id}" -> "^/sessions/([A-Za-z0-9_.-]{1,128})\\z" */
-static pcre2_code *compile_pattern(const char *path)
+static pcre2_code *compile_pattern(const char *path, bool jit)
 {
     struct sg_buf re = {0};
     pcre2_code *code = NULL;
@@ -55,16 +55,17 @@ static pcre2_code *compile_pattern(const char *path)
     if (sg_buf_puts(&re, "\\z") == SG_OK) { /* not $: it allows a final \n */
         code = pcre2_compile((PCRE2_SPTR)re.data, re.len, 0, &errcode, &erroff,
                              NULL);
-        if (code)
-            pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
-        else
+        if (!code)
             sg_log_error("router: route %s does not compile", path);
+        else if (jit)
+            pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
     }
     sg_buf_free(&re);
     return code;
 }
 
-struct sg_router *sg_router_new(const struct sg_route *routes, size_t n)
+struct sg_router *sg_router_new(const struct sg_route *routes, size_t n,
+                                bool jit)
 {
     struct sg_router *r = calloc(1, sizeof(*r));
 
@@ -75,7 +76,7 @@ struct sg_router *sg_router_new(const struct sg_route *routes, size_t n)
         r->routes[i].route = &routes[i];
         r->routes[i].path_len = strlen(routes[i].path);
         if (strchr(routes[i].path, '{') &&
-            !(r->routes[i].re = compile_pattern(routes[i].path)))
+            !(r->routes[i].re = compile_pattern(routes[i].path, jit)))
             goto fail;
     }
     if (!(r->md = pcre2_match_data_create(1 + SG_ROUTE_PARAMS_MAX, NULL)))

@@ -39,10 +39,12 @@ enum sg_match {
 
 struct sg_router;
 
-/* Compile routes[0..n). NULL (with a log line) if a pattern does not
- * compile, which is a programming error. The table must outlive the
- * router. */
-struct sg_router *sg_router_new(const struct sg_route *routes, size_t n);
+/* Compile routes[0..n), JIT-compiling the patterns if jit (a process that
+ * routes one request, CGI, is faster without). NULL (with a log line) if
+ * a pattern does not compile, which is a programming error. The table
+ * must outlive the router. */
+struct sg_router *sg_router_new(const struct sg_route *routes, size_t n,
+                                bool jit);
 void sg_router_free(struct sg_router *r);
 
 /* Match the request's method and path. On SG_MATCH_OK *route is set and

@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char out[SG_EMAIL_MAX + 1], again[SG_EMAIL_MAX + 1];
     const char *at;
 
-    if (!email && !(email = sg_email_new()))
+    if (!email && !(email = sg_email_new(true)))
         abort();
     if (sg_email_normalize(email, in, size, out, sizeof(out)) != SG_OK)
         return 0;

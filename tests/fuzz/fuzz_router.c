@@ -56,7 +56,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t mlen, plen;
     bool relative = false;
 
-    if (!router && !(router = sg_router_new(sg_app_routes, sg_app_routes_len)))
+    if (!router &&
+        !(router = sg_router_new(sg_app_routes, sg_app_routes_len, true)))
         abort();
     if (!nl)
         return 0;

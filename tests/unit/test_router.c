@@ -33,9 +33,11 @@ static enum sg_match run(struct sg_router *r, const char *method,
     return sg_router_match(r, req, route, allow, 64);
 }
 
-int main(void)
+/* Everything holds with JIT-compiled patterns (workers) and without
+ * (CGI). */
+static void test_router(bool jit)
 {
-    struct sg_router *r = sg_router_new(routes, SG_ARRAY_LEN(routes));
+    struct sg_router *r = sg_router_new(routes, SG_ARRAY_LEN(routes), jit);
     const struct sg_route *route;
     struct sg_request req;
     char allow[64];
@@ -91,5 +93,11 @@ int main(void)
                SG_MATCH_BAD_METHOD, "GET signin is 405");
     TAP_IS_STR(allow, "POST", "Allow POST");
     sg_router_free(r);
+}
+
+int main(void)
+{
+    test_router(true);
+    test_router(false);
     return tap_done();
 }
