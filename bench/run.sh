@@ -372,17 +372,21 @@ bench_server() {
     fi
     echo "$server $workers" >>"$WORKERS_SEEN"
 
-    # warm-up: every worker has run every path once (scripts loaded,
-    # allocator pools grown) before the "before" RSS.
+    # warm-up: every worker has run every path (scripts loaded, allocator
+    # pools grown) before the "before" RSS. With few connections the
+    # kernel hands most accepts to a few workers: 8 connections a worker
+    # keep them all busy (CGI: a process per request anyway).
+    local warm=16
+    [ "$server" = cgi ] || [ $((workers * 8)) -le 16 ] || warm=$((workers * 8))
     for c in $cases; do
         case $c in
-        verify) timeout 30 wrk -t1 -c16 -d1s -s "$BENCH_DIR/bearer.lua" "$url/auth/verify" ;;
-        sessions) timeout 30 wrk -t1 -c16 -d1s -s "$BENCH_DIR/bearer.lua" "$url/sessions" ;;
-        health) timeout 30 wrk -t1 -c16 -d1s -s "$BENCH_DIR/get.lua" "$url/health" ;;
+        verify) timeout 30 wrk -t1 -c"$warm" -d1s -s "$BENCH_DIR/bearer.lua" "$url/auth/verify" ;;
+        sessions) timeout 30 wrk -t1 -c"$warm" -d1s -s "$BENCH_DIR/bearer.lua" "$url/sessions" ;;
+        health) timeout 30 wrk -t1 -c"$warm" -d1s -s "$BENCH_DIR/get.lua" "$url/health" ;;
         esac
     done >/dev/null 2>&1
-    timeout 30 wrk -t1 -c16 -d1s -s "$BENCH_DIR/get.lua" "$hurl/hello" >/dev/null 2>&1
-    timeout 30 wrk -t1 -c16 -d1s -s "$BENCH_DIR/get.lua" "$hurl/redis" >/dev/null 2>&1
+    timeout 30 wrk -t1 -c"$warm" -d1s -s "$BENCH_DIR/get.lua" "$hurl/hello" >/dev/null 2>&1
+    timeout 30 wrk -t1 -c"$warm" -d1s -s "$BENCH_DIR/get.lua" "$hurl/redis" >/dev/null 2>&1
     rss_snapshot before "$td" | sed "s/^/$server /" >>"$RSS"
 
     # Redis round trips per request, from a few sequential requests.
