@@ -31,8 +31,9 @@
 # of every sessiongate worker after the warm-up and at the end, and the
 # requests they served in between (growth means a leak).
 #
-# --quick: one round, 16 connections, 1 s per case (make check runs it to
-# prove the benchmark works; it asserts no figures). --cgi: Apache mod_cgid
+# --quick: one round, 16 connections, 2 workers, 1 s per case, 3 s of
+# sign-in (make check runs it to prove the benchmark works; it asserts no
+# figures). --cgi: Apache mod_cgid
 # instead, a process per request, against a CGI hello (verify, health;
 # 16 connections by default: the stack's Apache allows 32 workers).
 # The exit status is 1 if any case saw a non-2xx answer, served nothing, or
@@ -102,7 +103,11 @@ else
     : "${SERVERS:=nginx lighttpd}"
 fi
 if [ $QUICK = 1 ]; then
-    : "${CONNS:=16}" "${ROUNDS:=1}" "${DURATION:=1}" "${SIGNIN_DURATION:=1}"
+    # 2 workers and 3 s of sign-in: enough to prove every case works, and
+    # a sign-in (600000 iterations, slower still under the sanitizers)
+    # completes within its run
+    : "${CONNS:=16}" "${ROUNDS:=1}" "${DURATION:=1}" "${SIGNIN_DURATION:=3}"
+    : "${WORKERS:=2}"
     HASH_SECONDS=1
     MONITOR_N=5
     SIGNIN_SEQ=2
