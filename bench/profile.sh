@@ -89,17 +89,9 @@ chmod 0755 "$WORK/bin" "$WORK/bin/sessiongate" "$WORK/bin/sessiongate.real"
 CONF="ratelimit_user = off
 ratelimit_signin = off
 ratelimit_register = off"
-url=
-for _ in 1 2 3 4 5; do
-    port=$(sg_pick_port) || die "no free port"
-    url=$(SG_BIN=$WORK/bin/sessiongate SG_STACK_WORKERS=0 SG_STACK_TIMEOUT=60 \
-        SG_STACK_EXTRA_CONF=$CONF \
-        "$STACK" start nginx --port "$port" --dir "$SD")
-    rc=$?
-    [ $rc = 0 ] && break
-    [ $rc = 3 ] || die "the stack did not start"
-done
-[ -n "$url" ] || die "the stack did not start"
+url=$(SG_BIN=$WORK/bin/sessiongate SG_STACK_WORKERS=0 SG_STACK_TIMEOUT=60 \
+    SG_STACK_EXTRA_CONF=$CONF sg_stack_start_at nginx "$SD") ||
+    die "the stack did not start"
 
 email=profile@example.com password=profile-password-0123456789
 creds="{\"email\":\"$email\",\"password\":\"$password\"}"

@@ -53,7 +53,7 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$BENCH_DIR/.." && pwd)
 STACK=$TOP/tests/stack.sh
 SG_BIN=${SG_BIN:-$TOP/src/sessiongate}
-# shared with the integration tests: sg_pick_port
+# shared with the integration tests: sg_pick_port, sg_stack_start_at
 # shellcheck source=../tests/integration/lib.sh
 . "$TOP/tests/integration/lib.sh"
 
@@ -205,18 +205,10 @@ BENCH_CONF="$BENCH_CONF
 workers = $WORKERS"
 export SG_STACK_WORKERS=$WORKERS
 
-# stack_start SERVER BIN DIR: prints the base URL.
+# stack_start SERVER BIN DIR: prints the base URL. (fd 9, the benchmark's
+# lock, is not handed down to the stack's daemons.)
 stack_start() {
-    local server=$1 bin=$2 dir=$3 port rc url _
-    for _ in 1 2 3 4 5; do
-        port=$(sg_pick_port) || return 1
-        url=$(SG_BIN=$bin SG_STACK_EXTRA_CONF=$BENCH_CONF "$STACK" start "$server" \
-            --port "$port" --dir "$dir" 9>&-)
-        rc=$?
-        [ $rc = 0 ] && { echo "$url"; return 0; }
-        [ $rc = 3 ] || return 1
-    done
-    return 1
+    SG_BIN=$2 SG_STACK_EXTRA_CONF=$BENCH_CONF sg_stack_start_at "$1" "$3" 9>&-
 }
 
 # ---- measurements ----------------------------------------------------------

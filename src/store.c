@@ -229,14 +229,12 @@ static bool closed_while_idle(const redisContext *c)
 /* "PFX<n>\r\n" for a RESP header. */
 static int put_header(struct sg_buf *b, char pfx, size_t n)
 {
-    char tmp[24], *p = tmp + sizeof(tmp);
+    char tmp[1 + SG_I64_STR_MAX + 2];
+    size_t len = 1 + sg_i64_str(tmp + 1, (long long)n);
 
-    *--p = '\n', *--p = '\r';
-    do
-        *--p = (char)('0' + n % 10);
-    while (n /= 10);
-    *--p = pfx;
-    return sg_buf_append(b, p, (size_t)(tmp + sizeof(tmp) - p));
+    tmp[0] = pfx;
+    tmp[len++] = '\r', tmp[len++] = '\n';
+    return sg_buf_append(b, tmp, len);
 }
 
 /* The command as RESP into s->cmd, a buffer kept between requests:

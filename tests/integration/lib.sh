@@ -95,19 +95,30 @@ sg_stack() {
     "$SG_STACK" "$cmd" --dir "$SG_DIR" "$@"
 }
 
-# sg_stack_start SERVER: up to 5 ports; any failure but "port taken" is final.
-sg_stack_start() {
-    local server=$1 rc _
-    SG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/sg-$server.XXXXXX") || return 1
+# sg_stack_start_at SERVER DIR: start a stack in DIR on a free port and
+# print its base URL; up to 5 ports, any failure but "port taken" is
+# final. The stack's environment (SG_BIN, SG_STACK_*) is the caller's.
+sg_stack_start_at() {
+    local server=$1 dir=$2 port url rc _
     for _ in 1 2 3 4 5; do
-        SG_PORT=$(sg_pick_port) || return 1
-        SG_URL=$("$SG_STACK" start "$server" --port "$SG_PORT" --dir "$SG_DIR")
+        port=$(sg_pick_port) || return 1
+        url=$("$SG_STACK" start "$server" --port "$port" --dir "$dir")
         rc=$?
-        [ $rc = 0 ] && return 0
+        [ $rc = 0 ] && { echo "$url"; return 0; }
         [ $rc = 3 ] || return 1
-        echo "lib.sh: port $SG_PORT taken, retrying" >&2
+        echo "lib.sh: port $port taken, retrying" >&2
     done
     return 1
+}
+
+# sg_stack_start SERVER: a stack in a new temp dir; sets SG_DIR, SG_URL
+# and SG_PORT.
+sg_stack_start() {
+    local server=$1
+    SG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/sg-$server.XXXXXX") || return 1
+    SG_URL=$(sg_stack_start_at "$server" "$SG_DIR") || return 1
+    SG_PORT=${SG_URL#http://127.0.0.1:}
+    SG_PORT=${SG_PORT%%/*}
 }
 
 sg_stack_stop() {
