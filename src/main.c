@@ -1,11 +1,14 @@
 /* main.c -- command line and choice of mode; nothing else.
  *
- * One binary runs five ways, chosen from how it was started:
- *   user|sessions ...         the operator CLI (cli.c)
- *   --listen ADDRESS          standalone FastCGI server (nginx)
+ * One binary runs five ways, chosen from how it was started, in this
+ * order:
  *   fd 0 a listening socket   spawned by the web server (lighttpd, mod_fcgid)
  *   GATEWAY_INTERFACE set     plain CGI, one request
+ *   user|sessions ...         the operator CLI (cli.c)
+ *   --listen ADDRESS          standalone FastCGI server (nginx)
  *   --check-config            validate the configuration and exit
+ * Under a web server (the first two) argv is never read: see
+ * run_under_server().
  * The configuration file is --config, else $SESSIONGATE_CONFIG, else
  * SYSCONFDIR/sessiongate/sessiongate.conf.
  */
@@ -190,26 +193,21 @@ static int run_fastcgi(const struct options *o, struct sg_config *cfg)
     return sg_server_run(&srv);
 }
 
-int main(int argc, char **argv)
+/* Started by a web server: as CGI, or spawned as FastCGI with the
+ * listening socket on fd 0. argv then belongs to the server, and for CGI
+ * to the client: RFC 3875 section 4.4 turns a query string without '='
+ * into arguments ("?user+roles+EMAIL+admin"). Nothing in it is read, not
+ * even --config: the configuration is $SESSIONGATE_CONFIG or the default
+ * path, the workers are the config's. */
+static int run_under_server(int argc, bool cgi)
 {
-    struct options o = {0};
+    struct options o = {.workers = -1};
     struct sg_config *cfg;
     char err[512];
-    bool cgi;
-    int rc;
 
-    if (sg_cli_is_command(argc, argv))
-        return sg_cli_main(argc, argv);
-    if ((rc = parse_args(argc, argv, &o)))
-        return rc - 1;
-    sg_fcgi_init();
-    cgi = !o.listen && !o.check_config && !sg_fcgi_fd0_is_listener() &&
-          getenv("GATEWAY_INTERFACE");
-    if (!o.listen && !o.check_config && !cgi && !sg_fcgi_fd0_is_listener()) {
-        fprintf(stderr, "sessiongate: not started by a web server; use "
-                        "--listen ADDRESS to serve FastCGI (see --help)\n");
-        return 2;
-    }
+    o.config_path = getenv("SESSIONGATE_CONFIG");
+    if (!o.config_path || !*o.config_path)
+        o.config_path = SG_SYSCONFDIR "/sessiongate/sessiongate.conf";
     cfg = sg_config_load(o.config_path, err, sizeof(err));
     if (cfg && cgi) {
         sg_log_set_level(cfg->log_level);
@@ -220,13 +218,50 @@ int main(int argc, char **argv)
         cfg = NULL;
     }
     if (!cfg) {
+        sg_log_error("%s", err);
+        if (cgi)
+            sg_cgi_fail();
+        return 1;
+    }
+    sg_log_set_level(cfg->log_level);
+    if (argc > 1) /* the operator's bin-path, not a client's: say it once */
+        sg_log_warn("started by a web server: command-line arguments are "
+                    "ignored; set SESSIONGATE_CONFIG to choose the config");
+    return run_fastcgi(&o, cfg);
+}
+
+int main(int argc, char **argv)
+{
+    struct options o = {0};
+    struct sg_config *cfg;
+    char err[512];
+    int rc;
+
+    sg_fcgi_init();
+    if (sg_fcgi_fd0_is_listener())
+        return run_under_server(argc, false);
+    if (getenv("GATEWAY_INTERFACE"))
+        return run_under_server(argc, true);
+    if (sg_cli_is_command(argc, argv))
+        return sg_cli_main(argc, argv);
+    if ((rc = parse_args(argc, argv, &o)))
+        return rc - 1;
+    if (!o.listen && !o.check_config) {
+        fprintf(stderr, "sessiongate: not started by a web server; use "
+                        "--listen ADDRESS to serve FastCGI (see --help)\n");
+        return 2;
+    }
+    cfg = sg_config_load(o.config_path, err, sizeof(err));
+    if (cfg && !vet_config(cfg, err, sizeof(err))) {
+        sg_config_free(cfg);
+        cfg = NULL;
+    }
+    if (!cfg) {
         if (o.check_config) {
             fprintf(stderr, "%s\n", err);
             return 1;
         }
         sg_log_error("%s", err);
-        if (cgi)
-            sg_cgi_fail();
         return 1;
     }
     sg_log_set_level(cfg->log_level);
