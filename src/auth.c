@@ -67,7 +67,6 @@ static bool signature_only(struct sg_ctx *ctx, const struct sg_request *req,
                     "tokens are accepted on their signature alone "
                     "(revocation is not checked)");
     }
-    sg_response_header(res, "X-Session-ID", req->claims->sid);
     sg_response_header(res, "X-Sessiongate-Degraded", "signature-only");
     return true;
 }
@@ -90,15 +89,20 @@ bool sg_auth_run(struct sg_ctx *ctx, struct sg_request *req,
         c->limit_key = limit_key;
     }
     if (sg_store_auth(ctx->store, op, c) != SG_OK) {
-        if (op == SG_OP_VERIFY && signature_only(ctx, req, res))
-            return true;
-        sg_response_fail(res, SG_ESTORE);
-        return false;
-    }
-    if (ctx->degraded) {
+        if (op != SG_OP_VERIFY || !signature_only(ctx, req, res)) {
+            sg_response_fail(res, SG_ESTORE);
+            return false;
+        }
+        c->status = SG_AUTH_OK, c->remaining = -1;
+    } else if (ctx->degraded) {
         ctx->degraded = false;
         sg_log_warn("redis is back: verification checks sessions again");
     }
+    /* The role is the token's: its check must not depend on which path
+     * answered (the script refuses too, so that an admin operation never
+     * runs, but a store outage must not skip it). */
+    if (c->status == SG_AUTH_OK && c->forbidden)
+        c->status = SG_AUTH_FORBIDDEN;
     if (c->remaining >= 0)
         sg_ratelimit_headers(res, c->limit, c->remaining, c->reset_ms);
     switch (c->status) {

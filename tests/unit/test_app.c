@@ -177,6 +177,10 @@ static void test_authorizer(const char *token)
                            "admin",
                            NULL};
 
+    const char *no_role[] = {"FCGI_ROLE", "AUTHORIZER", "REQUEST_METHOD",
+                                "GET",       "HTTP_AUTHORIZATION", bearer,
+                                NULL};
+
     snprintf(bearer, sizeof(bearer), "Bearer %s", token);
     TAP_IS_INT(run(anon, NULL), 401, "authorizer: no token");
     TAP_IS_INT(run(browser, NULL), 401, "browser: 401 without signin_url");
@@ -186,9 +190,14 @@ static void test_authorizer(const char *token)
            "Location carries next");
     TAP_IS_INT(run(anon, NULL), 401, "API client still 401");
     ((struct sg_config *)ctx->cfg)->on_store_error = SG_VERIFY_SIGNATURE_ONLY;
-    TAP_IS_INT(run(admin, NULL), 200, "signature-only authorizer: 200");
+    TAP_IS_INT(run(no_role, NULL), 200, "signature-only authorizer: 200");
     TAP_OK(has(res.headers.data, "Variable-USER_ID: user1\r\n"),
            "Variable-USER_ID");
+    TAP_OK(has(res.headers.data, "X-Sessiongate-Degraded: signature-only"),
+           "signature-only answer is marked");
+    /* the role is checked whether or not the store answers */
+    TAP_IS_INT(run(admin, NULL), 403, "signature-only: role still required");
+    TAP_OK(has(res.body.data, "FORBIDDEN"), "403 code");
     ((struct sg_config *)ctx->cfg)->on_store_error = SG_FAIL_CLOSED;
 }
 
