@@ -115,6 +115,7 @@ static const struct word limit_keys[] = {
 
 static const char *check_redis(const char *value);
 static const char *check_key_prefix(const char *value);
+static const char *check_mount(const char *value);
 
 /* One row per key: the macros name the type and fill the rest. min and max
  * are in the type's unit (a count, bytes, or milliseconds for durations);
@@ -157,6 +158,7 @@ static const struct option options[] = {
     ENUM("log_level", log_level, "info", log_levels),
     SIZE("max_body_bytes", max_body_bytes, "16k", 256, MIB),
     OPT_STR("trusted_proxies", trusted_proxies, ""),
+    ROW("mount", T_STRING, mount, "", 0, 0, NULL, check_mount, true),
     /* redis */
     STR("redis", redis, "127.0.0.1:6379", check_redis),
     OPT_STR("redis_password_file", redis_password_file, ""),
@@ -656,6 +658,29 @@ static const char *check_key_prefix(const char *value)
         return "expected 1 to 64 characters, none of them whitespace, "
                "'{' or '}'";
     return NULL;
+}
+
+/* A path prefix as a client writes it: "/api/v1", compared byte for
+ * byte with the start of REQUEST_URI, so nothing that a server would
+ * decode or normalise (escapes, dot segments, "//") and no query. */
+static const char *check_mount(const char *value)
+{
+    static const char expected[] =
+        "expected a path such as /api/v1: '/' and then segments of "
+        "letters, digits and -._~!$&'()*+,;=:@, without a trailing '/'";
+    const char *p = value;
+
+    if (*p != '/' || strlen(value) > 256)
+        return expected;
+    while (*p == '/') {
+        size_t n = strspn(++p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu"
+                               "vwxyz0123456789-._~!$&'()*+,;=:@");
+        if (n == 0 || (n == 1 && p[0] == '.') ||
+            (n == 2 && p[0] == '.' && p[1] == '.'))
+            return expected;
+        p += n;
+    }
+    return *p ? expected : NULL;
 }
 
 /* ---- the file ------------------------------------------------------------ */

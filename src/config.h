@@ -45,6 +45,7 @@ struct sg_config {
     enum sg_log_level log_level;
     size_t max_body_bytes;
     char *trusted_proxies; /* CIDR list, comma or space separated */
+    char *mount; /* the API's path prefix; NULL: SCRIPT_NAME says */
 
     /* redis */
     char *redis; /* "unix:/path/redis.sock" or "host:port" */

@@ -1,12 +1,8 @@
 /* request.c -- from server parameters to a struct sg_request.
  *
- * Web servers disagree on how they present the path: Apache and CGI split
- * it into SCRIPT_NAME (the mount) and PATH_INFO (the route), while
- * lighttpd and nginx may give only REQUEST_URI. PATH_INFO, when present,
- * is taken as the route relative to the mount; otherwise the path part of
- * REQUEST_URI is kept whole and the router finds the route as its suffix
- * (see router.c). Nothing here decodes percent-escapes: routes are plain
- * ASCII, so an escaped path simply matches nothing.
+ * The path parameters (REQUEST_URI, SCRIPT_NAME, PATH_INFO) are kept as
+ * the server gave them; sg_router_path() picks the route path from them
+ * and the configured mount. Nothing here decodes percent-escapes.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -40,7 +36,7 @@ enum param {
     P_METHOD, P_PATH_INFO, P_URI, P_QUERY, P_CONTENT_LENGTH, P_CONTENT_TYPE,
     P_AUTHORIZATION, P_COOKIE, P_USER_AGENT, P_REMOTE_ADDR, P_FORWARDED_FOR,
     P_SESSION, P_ORIGIN, P_REFERER, P_CSRF, P_HOST, P_ACCEPT, P_REQUIRE_ROLE,
-    P_SCHEME, P_HTTPS, P_REQUEST_ID, P_ROLE, P_COUNT
+    P_SCHEME, P_HTTPS, P_REQUEST_ID, P_ROLE, P_SCRIPT_NAME, P_COUNT
 };
 
 #define PARAM(name) {name, sizeof(name) - 1}
@@ -70,6 +66,7 @@ static const struct {
     [P_HTTPS] = PARAM("HTTPS"),
     [P_REQUEST_ID] = PARAM("HTTP_X_REQUEST_ID"),
     [P_ROLE] = PARAM("FCGI_ROLE"),
+    [P_SCRIPT_NAME] = PARAM("SCRIPT_NAME"),
 };
 #undef PARAM
 
@@ -102,24 +99,13 @@ static const char *nonempty(const char *s)
     return s && *s ? s : NULL;
 }
 
-static void init_path(struct sg_request *req, const char *path_info,
-                      const char *uri, const char *query)
+/* The route path is chosen later, knowing the configured mount
+ * (sg_router_path); here only the query string. */
+static void init_query(struct sg_request *req, const char *uri,
+                       const char *query)
 {
     const char *q;
 
-    if (path_info && *path_info) {
-        req->path = path_info;
-        req->path_len = strlen(path_info);
-        req->path_is_relative = true;
-    } else if (uri && *uri) {
-        req->path = uri;
-        req->path_len = strcspn(uri, "?#");
-    } else {
-        /* Plain CGI without PATH_INFO: the script itself is the mount. */
-        req->path = "/";
-        req->path_len = 1;
-        req->path_is_relative = true;
-    }
     req->query = query ? query : "";
     if (!*req->query && uri && (q = strchr(uri, '?')))
         req->query = q + 1;
@@ -159,7 +145,9 @@ void sg_request_init(struct sg_request *req, char *const *envp,
     req->method = v[P_METHOD] ? v[P_METHOD] : "";
     req->head = strcmp(req->method, "HEAD") == 0;
     req->authorizer = role && strcmp(role, "AUTHORIZER") == 0;
-    init_path(req, v[P_PATH_INFO], v[P_URI], v[P_QUERY]);
+    init_query(req, v[P_URI], v[P_QUERY]);
+    req->path_info = nonempty(v[P_PATH_INFO]);
+    req->script_name = nonempty(v[P_SCRIPT_NAME]);
     req->content_type = nonempty(v[P_CONTENT_TYPE]);
     req->authorization = nonempty(v[P_AUTHORIZATION]);
     req->cookie = nonempty(v[P_COOKIE]);

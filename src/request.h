@@ -20,10 +20,11 @@
 
 struct sg_request {
     const char *method;
-    const char *path; /* route path candidate, not NUL-terminated */
+    const char *path; /* the route path (sg_router_path), not NUL-ended */
     size_t path_len;
-    bool path_is_relative; /* from PATH_INFO: already relative to mount */
-    const char *query;     /* "" when none */
+    const char *path_info;   /* PATH_INFO (decoded by the server) */
+    const char *script_name; /* SCRIPT_NAME: the mount, unless configured */
+    const char *query;       /* "" when none */
     const char *content_type;
     const char *authorization;
     const char *cookie;

@@ -7,9 +7,9 @@
  * offers it and share one match-data block: a worker serves one request
  * at a time.
  *
- * Matching tries the whole path first and then each shorter suffix that
- * starts at a '/', so the application needs no mount-point setting: it
- * routes "/api/v1/health" and "/health" alike.
+ * The path matched is the one the client wrote, less the mount point
+ * (sg_router_path): never a suffix found by guessing, never a path the
+ * server decoded, so a request reaches the route it names or none.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -167,22 +167,81 @@ enum sg_match sg_router_match(struct sg_router *r, struct sg_request *req,
 {
     const char *path = req->path;
     size_t len = req->path_len;
-    enum sg_match m;
 
     allow[0] = '\0';
+    if (!path || len == 0 || path[0] != '/')
+        return SG_MATCH_NOT_FOUND;
     if (len > 1 && path[len - 1] == '/')
         len--;
-    if (len == 0 || path[0] != '/')
-        return SG_MATCH_NOT_FOUND;
-    m = match_path(r, req, path, len, route, allow, allowlen);
-    if (m != SG_MATCH_NOT_FOUND || req->path_is_relative)
-        return m;
-    for (size_t i = 1; i < len; i++) {
-        if (path[i] != '/')
+    return match_path(r, req, path, len, route, allow, allowlen);
+}
+
+/* "scheme://authority/path" -> "/path" (RFC 9112 3.2.2, absolute-form);
+ * NULL if uri is neither that nor origin-form. */
+static const char *origin_form(const char *uri)
+{
+    const char *p = uri;
+
+    if (*p == '/')
+        return p;
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+        return NULL;
+    p += strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                   "0123456789+-.");
+    if (strncmp(p, "://", 3) != 0)
+        return NULL;
+    p += 3 + strcspn(p + 3, "/?#");
+    return *p == '/' ? p : NULL;
+}
+
+/* A route path needs no escapes and no normalising: refuse anything a
+ * server or a client might read as another path. */
+static bool path_is_plain(const char *p, size_t len)
+{
+    size_t seg = 1; /* where the current segment starts */
+
+    if (len == 0 || p[0] != '/')
+        return false;
+    for (size_t i = 1; i <= len; i++) {
+        unsigned char c = i < len ? (unsigned char)p[i] : '/';
+        size_t n = i - seg;
+
+        if (c == '%' || c == '\\' || c < 0x20 || c == 0x7f)
+            return false;
+        if (c != '/')
             continue;
-        m = match_path(r, req, path + i, len - i, route, allow, allowlen);
-        if (m != SG_MATCH_NOT_FOUND)
-            return m;
+        if (n == 0 && i < len) /* "//": only a final '/' may end empty */
+            return false;
+        if ((n == 1 && p[seg] == '.') ||
+            (n == 2 && p[seg] == '.' && p[seg + 1] == '.'))
+            return false;
+        seg = i + 1;
     }
-    return SG_MATCH_NOT_FOUND;
+    return true;
+}
+
+bool sg_router_path(const char *uri, const char *mount, const char *path_info,
+                    const char **path, size_t *len)
+{
+    const char *p;
+    size_t n, mlen = mount ? strlen(mount) : 0;
+
+    if (uri && *uri) {
+        if (!(p = origin_form(uri)))
+            return false;
+        n = strcspn(p, "?#");
+        while (mlen && mount[mlen - 1] == '/')
+            mlen--;
+        if (n < mlen || memcmp(p, mount, mlen) != 0)
+            return false;
+        p += mlen, n -= mlen;
+    } else if (path_info && *path_info) {
+        p = path_info, n = strlen(path_info);
+    } else {
+        return false;
+    }
+    if (!path_is_plain(p, n))
+        return false;
+    *path = p, *len = n;
+    return true;
 }

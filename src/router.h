@@ -47,13 +47,27 @@ struct sg_router *sg_router_new(const struct sg_route *routes, size_t n,
                                 bool jit);
 void sg_router_free(struct sg_router *r);
 
-/* Match the request's method and path. On SG_MATCH_OK *route is set and
- * req->params hold the {name} segments (borrowed from req->path). On
- * SG_MATCH_BAD_METHOD allow receives the "Allow" header value ("GET, HEAD"
- * style). HEAD matches GET routes. When the path is not relative
- * (REQUEST_URI), the route is the longest suffix of the path, starting at
- * a '/', that names a route: "/api/v1/auth/verify" finds "/auth/verify"
- * whatever the mount point. A single trailing '/' is ignored. */
+/* The route path of a request (API.md "Mounting"): the path of uri
+ * (REQUEST_URI as the client sent it, query cut off; an absolute-form
+ * "http://host/..." is reduced to its path) less mount (the configured
+ * mount, else SCRIPT_NAME; NULL or "" for none), or, when uri is NULL or
+ * empty, path_info (a server that gives no REQUEST_URI has decoded it for
+ * us). Servers decode and normalise the path before they split it into
+ * SCRIPT_NAME and PATH_INFO, so "/sessions/..%2Fsessions" would arrive as
+ * "/sessions": routing on what the client wrote is what keeps a request on
+ * the route it names. false (answer 404) when uri is outside the mount, or
+ * the route path does not start with '/' or holds a percent-escape, a
+ * control byte, a backslash, an empty segment (a single trailing '/' is
+ * allowed) or a "." or ".." segment. On true *path (borrowed from uri or
+ * path_info) and *len are set. */
+bool sg_router_path(const char *uri, const char *mount, const char *path_info,
+                    const char **path, size_t *len);
+
+/* Match the request's method and route path (req->path, from
+ * sg_router_path). On SG_MATCH_OK *route is set and req->params hold the
+ * {name} segments (borrowed from req->path). On SG_MATCH_BAD_METHOD allow
+ * receives the "Allow" header value ("GET, HEAD" style). HEAD matches GET
+ * routes. A single trailing '/' is ignored. */
 enum sg_match sg_router_match(struct sg_router *r, struct sg_request *req,
                               const struct sg_route **route, char *allow,
                               size_t allowlen);

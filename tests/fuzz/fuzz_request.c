@@ -108,11 +108,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     sg_request_init(&req, p.env, MAX_BODY, 1700000000000LL);
     if (!sg_request_id_is_sane(req.request_id) || !req.method || !req.query ||
-        !req.remote_addr || !req.scheme || !req.path ||
-        req.path_len > strlen(req.path))
+        !req.remote_addr || !req.scheme)
         abort();
     uri = lookup(&p, "REQUEST_URI");
-    if (!req.path_is_relative && req.path != uri)
+    if ((uri && *uri && req.request_uri != uri) ||
+        (req.path_info && req.path_info != lookup(&p, "PATH_INFO")) ||
+        (req.script_name && req.script_name != lookup(&p, "SCRIPT_NAME")))
         abort();
     if (req.body_too_large && req.content_length > 0)
         abort();

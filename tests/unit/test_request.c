@@ -24,22 +24,21 @@ static void test_paths(void)
     const char *nothing[] = {NULL};
 
     init(&req, apache);
-    TAP_OK(req.path_is_relative, "PATH_INFO is relative to the mount");
-    TAP_IS_INT(req.path_len, 7, "PATH_INFO length");
+    TAP_IS_STR(req.path_info, "/health", "PATH_INFO kept");
+    TAP_IS_STR(req.script_name, "/api/v1", "SCRIPT_NAME kept");
+    TAP_IS_STR(req.request_uri, "/api/v1/health?x=1", "REQUEST_URI kept");
+    TAP_OK(req.path == NULL, "the route path is the router's to choose");
     TAP_IS_STR(req.query, "x=1", "QUERY_STRING kept");
     TAP_IS_STR(req.method, "GET", "method");
 
     init(&req, nginx);
-    TAP_OK(!req.path_is_relative, "REQUEST_URI is not relative");
-    TAP_IS_INT(req.path_len, strlen("/api/v1/health"), "query cut off");
     TAP_IS_STR(req.query, "a=b&c", "query from REQUEST_URI");
 
     init(&req, empty_pi);
-    TAP_OK(!req.path_is_relative, "empty PATH_INFO falls back to URI");
-    TAP_IS_INT(req.path_len, 4, "URI path length");
+    TAP_OK(req.path_info == NULL, "empty PATH_INFO is none");
 
     init(&req, nothing);
-    TAP_IS_INT(req.path_len, 1, "no path at all is /");
+    TAP_OK(!req.request_uri && !req.path_info, "no path at all");
     TAP_IS_STR(req.method, "", "no method is empty");
     TAP_IS_STR(req.remote_addr, "", "no REMOTE_ADDR is empty");
 }

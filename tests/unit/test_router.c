@@ -1,5 +1,6 @@
-/* Unit tests for router.c: literal and parameterised routes, suffix
- * matching for REQUEST_URI-only servers, 404/405 and Allow. */
+/* Unit tests for router.c: the route path from REQUEST_URI and the mount
+ * (never another route), literal and parameterised routes, 404/405 and
+ * Allow. */
 #include <string.h>
 
 #include "router.h"
@@ -19,18 +20,100 @@ static const struct sg_route routes[] = {
     {"GET", "/admin/users/{user_id}/sessions", SG_ROUTE_AUTH, NULL, h},
 };
 
-static enum sg_match run(struct sg_router *r, const char *method,
-                         const char *path, bool relative,
-                         const struct sg_route **route, char *allow,
-                         struct sg_request *req)
+/* Route REQUEST_URI uri under the mount /api/v1, as sg_app_handle does;
+ * uri NULL: path_info alone. */
+static enum sg_match run_at(struct sg_router *r, const char *method,
+                            const char *uri, const char *path_info,
+                            const struct sg_route **route, char *allow,
+                            struct sg_request *req)
 {
     memset(req, 0, sizeof(*req));
     req->method = method;
-    req->path = path;
-    req->path_len = strcspn(path, "?");
-    req->path_is_relative = relative;
     *route = NULL;
+    if (!sg_router_path(uri, "/api/v1", path_info, &req->path, &req->path_len))
+        return SG_MATCH_NOT_FOUND;
     return sg_router_match(r, req, route, allow, 64);
+}
+
+static enum sg_match run(struct sg_router *r, const char *method,
+                         const char *path, bool via_path_info,
+                         const struct sg_route **route, char *allow,
+                         struct sg_request *req)
+{
+    if (via_path_info)
+        return run_at(r, method, NULL, path, route, allow, req);
+    return run_at(r, method, path, NULL, route, allow, req);
+}
+
+static bool path_of(const char *uri, const char *mount, const char *pi,
+                    const char *want)
+{
+    const char *p = NULL;
+    size_t len = 0;
+    bool ok = sg_router_path(uri, mount, pi, &p, &len);
+
+    if (!want)
+        return !ok;
+    return ok && len == strlen(want) && memcmp(p, want, len) == 0;
+}
+
+/* The route is what the client wrote, less the mount: never a path the
+ * server decoded or normalised, never a suffix of an unknown prefix. */
+static void test_route_path(void)
+{
+    TAP_OK(path_of("/api/v1/health", "/api/v1", "/x", "/health"),
+           "REQUEST_URI less the mount");
+    TAP_OK(path_of("/api/v1/health?a=b/../c", "/api/v1", NULL, "/health"),
+           "query cut off");
+    TAP_OK(path_of("/api/v1/health", "/api/v1/", NULL, "/health"),
+           "mount with a trailing slash");
+    TAP_OK(path_of("/health", NULL, NULL, "/health"), "no mount");
+    TAP_OK(path_of("/health", "", NULL, "/health"), "empty mount");
+    TAP_OK(path_of(NULL, "/api/v1", "/health", "/health"),
+           "no REQUEST_URI: PATH_INFO");
+    TAP_OK(path_of("", "/api/v1", "/health", "/health"),
+           "empty REQUEST_URI: PATH_INFO");
+    TAP_OK(path_of(NULL, "/api/v1", NULL, NULL), "no path at all");
+    TAP_OK(path_of("http://h:8/api/v1/health", "/api/v1", NULL, "/health"),
+           "absolute-form request target");
+    TAP_OK(path_of("http://h:8", "/api/v1", NULL, NULL),
+           "absolute-form without a path");
+    TAP_OK(path_of("api/v1/health", "/api/v1", NULL, NULL),
+           "neither origin- nor absolute-form");
+    TAP_OK(path_of("/api/v1/sessions/..%2Fsessions", "/api/v1", "/sessions",
+                   NULL),
+           "escaped dot segment: 404, not DELETE /sessions");
+    TAP_OK(path_of("/api/v1/admin/users/ab%20cd/sessions", "/api/v1", NULL,
+                   NULL),
+           "percent-escape in a segment");
+    TAP_OK(path_of("/api/v1/%68ealth", "/api/v1", NULL, NULL),
+           "escaped unreserved character");
+    TAP_OK(path_of("/api/v1/foo/health", "/api/v1", NULL, "/foo/health"),
+           "unknown prefix stays in the path (and matches nothing)");
+    TAP_OK(path_of("/api/x/../v1/health", "/api/v1", "/health", NULL),
+           "outside the mount as written");
+    TAP_OK(path_of("/api/v1health", "/api/v1", NULL, NULL),
+           "mount must end at a segment");
+    TAP_OK(path_of("/api/v1", "/api/v1", NULL, NULL), "the mount alone");
+    TAP_OK(path_of("/API/v1/health", "/api/v1", NULL, NULL),
+           "mount is case-sensitive");
+    TAP_OK(path_of("/api/v1/./health", "/api/v1", NULL, NULL), "dot segment");
+    TAP_OK(path_of("/api/v1/x/../health", "/api/v1", NULL, NULL),
+           "dot-dot segment");
+    TAP_OK(path_of("/api/v1/sessions/..", "/api/v1", NULL, NULL),
+           "final dot-dot segment");
+    TAP_OK(path_of("/api/v1//health", "/api/v1", NULL, NULL), "empty segment");
+    TAP_OK(path_of("/api/v1/health/", "/api/v1", NULL, "/health/"),
+           "one trailing slash kept for the matcher");
+    TAP_OK(path_of("/api/v1/health//", "/api/v1", NULL, NULL),
+           "two trailing slashes");
+    TAP_OK(path_of("/api/v1/he\\alth", "/api/v1", NULL, NULL), "backslash");
+    TAP_OK(path_of("/api/v1/he\talth", "/api/v1", NULL, NULL), "control byte");
+    TAP_OK(path_of("/api/v1/sessions/.hidden", "/api/v1", NULL,
+                   "/sessions/.hidden"),
+           "a dot inside a segment is just a character");
+    TAP_OK(path_of(NULL, NULL, "/x/../health", NULL),
+           "PATH_INFO is held to the same rules");
 }
 
 /* Everything holds with JIT-compiled patterns (workers) and without
@@ -47,16 +130,19 @@ static void test_router(bool jit)
                "literal relative");
     TAP_OK(route == &routes[0], "literal route found");
     TAP_IS_INT(run(r, "GET", "/api/v1/health?x=1", false, &route, allow, &req),
-               SG_MATCH_OK, "suffix of REQUEST_URI");
+               SG_MATCH_OK, "REQUEST_URI under the mount");
     TAP_IS_INT(run(r, "GET", "/health/", true, &route, allow, &req),
                SG_MATCH_OK, "one trailing slash tolerated");
     TAP_IS_INT(
         run(r, "GET", "/api/v1/health/extra", false, &route, allow, &req),
         SG_MATCH_NOT_FOUND, "extra segment is 404");
     TAP_IS_INT(run(r, "GET", "/api/v1/healthz", false, &route, allow, &req),
-               SG_MATCH_NOT_FOUND, "suffix only at a slash");
-    TAP_IS_INT(run(r, "GET", "/x/health", true, &route, allow, &req),
-               SG_MATCH_NOT_FOUND, "relative paths are not searched");
+               SG_MATCH_NOT_FOUND, "no prefix match");
+    TAP_IS_INT(run(r, "GET", "/api/v1/x/health", false, &route, allow, &req),
+               SG_MATCH_NOT_FOUND, "no suffix search");
+    TAP_IS_INT(run(r, "DELETE", "/api/v1/admin/users/ab%20cd/sessions", false,
+                   &route, allow, &req),
+               SG_MATCH_NOT_FOUND, "escaped admin path is not DELETE /sessions");
     TAP_IS_INT(run(r, "GET", "", false, &route, allow, &req),
                SG_MATCH_NOT_FOUND, "empty path");
     TAP_IS_INT(run(r, "GET", "health", false, &route, allow, &req),
@@ -85,7 +171,7 @@ static void test_router(bool jit)
                SG_MATCH_NOT_FOUND, "a trailing newline is not an id");
     TAP_IS_INT(run(r, "GET", "/api/v1/admin/users/u1/sessions", false, &route,
                    allow, &req),
-               SG_MATCH_OK, "admin route through suffix search");
+               SG_MATCH_OK, "admin route");
     TAP_OK(route == &routes[5], "admin route found");
     TAP_OK(req.param_lens[0] == 2 && !memcmp(req.params[0], "u1", 2),
            "user_id captured");
@@ -97,6 +183,7 @@ static void test_router(bool jit)
 
 int main(void)
 {
+    test_route_path();
     test_router(true);
     test_router(false);
     return tap_done();
