@@ -153,3 +153,37 @@ const char *sg_client_ip_of(const struct sg_proxies *p, const char *remote,
     }
     return out;
 }
+
+const char *sg_client_bucket_of(const char *ip, int v6_bits, char *out,
+                                size_t outlen)
+{
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0,
+                                             0, 0, 0, 0, 0xff, 0xff};
+    unsigned char a[16];
+    char text[INET6_ADDRSTRLEN];
+    int family;
+
+    snprintf(out, outlen, "%s", ip);
+    if (!parse_addr(ip, strlen(ip), &family, a))
+        return out;
+    if (family == AF_INET6 && memcmp(a, mapped, sizeof(mapped)) == 0) {
+        inet_ntop(AF_INET, a + 12, out, (socklen_t)outlen);
+        return out;
+    }
+    if (family == AF_INET) {
+        inet_ntop(AF_INET, a, out, (socklen_t)outlen);
+        return out;
+    }
+    if (v6_bits < 1 || v6_bits > 128)
+        v6_bits = 128;
+    for (int i = 0; i < 16; i++) {
+        int keep = v6_bits - 8 * i;
+        a[i] &= keep >= 8 ? 0xff : keep <= 0 ? 0 : (0xff << (8 - keep)) & 0xff;
+    }
+    inet_ntop(AF_INET6, a, text, sizeof(text));
+    if (v6_bits == 128)
+        snprintf(out, outlen, "%s", text);
+    else
+        snprintf(out, outlen, "%s/%d", text, v6_bits);
+    return out;
+}

@@ -28,4 +28,13 @@ const char *sg_client_ip_of(const struct sg_proxies *p, const char *remote,
                             const char *forwarded_for, char *out,
                             size_t outlen);
 
+/* The rate-limit bucket of a client IP, written into out (64 bytes): an
+ * IPv4 address as it is (also when written IPv4-mapped, ::ffff:a.b.c.d),
+ * an IPv6 address cut to its first v6_bits bits and written as a block
+ * ("2001:db8:1:2::/64"): one host owns a whole /64, so counting single
+ * IPv6 addresses would give it 2^64 budgets. Anything that is not an
+ * address (a server that passes none) is kept as it is. */
+const char *sg_client_bucket_of(const char *ip, int v6_bits, char *out,
+                                size_t outlen);
+
 #endif

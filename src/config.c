@@ -203,6 +203,8 @@ static const struct option options[] = {
     LIMIT("ratelimit_register", ratelimit_register, "5/1h ip"),
     LIMIT("ratelimit_refresh", ratelimit_refresh, "30/1m session"),
     LIMIT("ratelimit_user", ratelimit_user, "600/1m user"),
+    LIMIT("ratelimit_refresh_failure", ratelimit_refresh_failure, "30/1m ip"),
+    INT("ipv6_prefix", ipv6_prefix, "64", 32, 128),
 };
 
 /* Keys people write by habit that would put a secret in a file readable by

@@ -90,6 +90,8 @@ struct sg_config {
     struct sg_rate_policy ratelimit_register;
     struct sg_rate_policy ratelimit_refresh;
     struct sg_rate_policy ratelimit_user; /* every authenticated route */
+    struct sg_rate_policy ratelimit_refresh_failure; /* per address */
+    int ipv6_prefix; /* IPv6 clients are counted per block of this size */
 };
 
 /* Parse path into a new config (defaults for every key not in the file).

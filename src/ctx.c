@@ -70,6 +70,14 @@ const char *sg_client_ip(struct sg_ctx *ctx, struct sg_request *req)
     return req->client_ip;
 }
 
+const char *sg_client_bucket(struct sg_ctx *ctx, struct sg_request *req)
+{
+    if (!req->client_bucket[0])
+        sg_client_bucket_of(sg_client_ip(ctx, req), ctx->cfg->ipv6_prefix,
+                            req->client_bucket, sizeof(req->client_bucket));
+    return req->client_bucket;
+}
+
 int64_t sg_now_ms(void)
 {
     struct timespec ts;

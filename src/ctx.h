@@ -43,6 +43,10 @@ void sg_ctx_free(struct sg_ctx *ctx);
 /* The request's client IP (see client.h). */
 const char *sg_client_ip(struct sg_ctx *ctx, struct sg_request *req);
 
+/* The request's client IP as rate limits and known addresses count it:
+ * an IPv6 address as its ipv6_prefix block (see client.h). */
+const char *sg_client_bucket(struct sg_ctx *ctx, struct sg_request *req);
+
 /* Wall-clock milliseconds since the epoch. */
 int64_t sg_now_ms(void);
 

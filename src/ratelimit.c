@@ -22,7 +22,7 @@ int sg_ratelimit_key(struct sg_ctx *ctx, struct sg_request *req,
                 : p->key) {
     case SG_LIMIT_IP:
         n = snprintf(out, SG_KEY_MAX, "%srl:%s:ip:%s", prefix, name,
-                     sg_client_ip(ctx, req));
+                     sg_client_bucket(ctx, req));
         break;
     case SG_LIMIT_ACCOUNT:
         /* hashed: an email of any shape makes a short, safe key */

@@ -65,8 +65,10 @@ struct sg_request {
     const struct sg_claims *claims;
     bool token_from_cookie;
 
-    /* the client IP, resolved on first use by sg_client_ip() */
+    /* the client IP, resolved on first use by sg_client_ip(), and its
+     * rate-limit bucket (sg_client_bucket()) */
     char client_ip[64];
+    char client_bucket[64];
 };
 
 /* Fill req from the server's parameters, envp: "NAME=value" strings up to

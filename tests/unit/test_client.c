@@ -1,4 +1,5 @@
-/* Unit tests for client.c: trusted proxies and X-Forwarded-For. */
+/* Unit tests for client.c: trusted proxies, X-Forwarded-For, and the
+ * rate-limit bucket of an address. */
 #include <string.h>
 
 #include "client.h"
@@ -48,5 +49,27 @@ int main(void)
                "host name refused");
     TAP_IS_INT(sg_proxies_parse("1.2.3.4/", &p, err, sizeof(err)), SG_EINVAL,
                "empty prefix");
+
+    /* one host owns a /64: its addresses share one budget */
+    TAP_IS_STR(sg_client_bucket_of("2001:db8:1:2::1", 64, out, 64),
+               "2001:db8:1:2::/64", "IPv6 cut to /64");
+    TAP_IS_STR(sg_client_bucket_of("2001:db8:1:2:aaaa:bbbb:cccc:dddd", 64, out,
+                                   64),
+               "2001:db8:1:2::/64", "same /64, same bucket");
+    TAP_IS_STR(sg_client_bucket_of("2001:db8:1:3::1", 64, out, 64),
+               "2001:db8:1:3::/64", "next /64, another bucket");
+    TAP_IS_STR(sg_client_bucket_of("2001:DB8:0:0:1::1", 64, out, 64),
+               "2001:db8::/64", "written in any form: one spelling");
+    TAP_IS_STR(sg_client_bucket_of("2001:db8:1:2ff::1", 56, out, 64),
+               "2001:db8:1:200::/56", "a prefix that cuts a byte");
+    TAP_IS_STR(sg_client_bucket_of("2001:db8::1", 128, out, 64), "2001:db8::1",
+               "/128 is the address itself");
+    TAP_IS_STR(sg_client_bucket_of("::ffff:192.0.2.7", 64, out, 64),
+               "192.0.2.7", "IPv4-mapped is IPv4");
+    TAP_IS_STR(sg_client_bucket_of("192.0.2.7", 64, out, 64), "192.0.2.7",
+               "IPv4 as it is");
+    TAP_IS_STR(sg_client_bucket_of("", 64, out, 64), "", "no address");
+    TAP_IS_STR(sg_client_bucket_of("unix:x", 64, out, 64), "unix:x",
+               "not an address: kept");
     return tap_done();
 }
