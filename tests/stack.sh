@@ -34,8 +34,9 @@
 # the top of the source tree) with their production paths replaced by paths
 # in D (and www/, tests/www-private/ of the source tree, used in place when
 # the servers' users can read them, else copied into D), wrapped in the
-# server-wide settings kept in tests/stack/*.in. The nginx stack also runs
-# fcgiwrap (for the protected CGI) on a unix socket in D.
+# server-wide settings kept in tests/stack/*.in (nginx also gets
+# nginx/sessiongate-http.conf, its maps, in the http block). The nginx
+# stack also runs fcgiwrap (for the protected CGI) on a unix socket in D.
 #
 # Run as root (the tests do), sessiongate runs as www-data, as a stock
 # Debian web server would run it; run unprivileged, everything runs as the
@@ -390,6 +391,7 @@ start_nginx() {
     render "$TEMPLATES/nginx.conf.in" "$D/nginx.conf"
     render_shipped nginx/sessiongate.conf "$D/nginx-sessiongate.conf" $PROD_RUN \
         $PROD_FCGIWRAP $PROD_WWW $PROD_PRIVATE
+    render_shipped nginx/sessiongate-http.conf "$D/nginx-sessiongate-http.conf"
     start_fcgiwrap || return 1
     nginx -t -p "$D/" -c "$D/nginx.conf" -e "$D/nginx-error.log" >>"$D/nginx-error.log" 2>&1 ||
         { echo "stack.sh: nginx rejects $D/nginx.conf" >&2; return 1; }

@@ -33,3 +33,10 @@ case ${HTTP_COOKIE-} in
 *sg_access=*) printf 'ACCESS_COOKIE=present\n' ;;
 *) printf 'ACCESS_COOKIE=absent\n' ;;
 esac
+# The Cookie header as received, with the value of every cookie whose
+# name contains "sg_" (sessiongate's, which the shipped configs remove)
+# replaced by "*": the tests see what reached the application, tokens are
+# never printed. "HTTP_COOKIE=" when there was none.
+cookie=$(printf '%s' "${HTTP_COOKIE-}" | tr -d '\r\n' |
+    sed 's/\(\(^\|;[[:space:]]*\)[^=;]*sg_[^=;]*=\)[^;]*/\1*/g')
+printf 'HTTP_COOKIE=%s\n' "$cookie"
