@@ -1,8 +1,18 @@
-/* json.c -- see json.h. */
+/* json.c -- see json.h.
+ *
+ * RFC 8259 section 8.1: a JSON text MUST be UTF-8. json-c escapes '"',
+ * '\\' and the controls but writes every other byte as it is, so strings
+ * that may hold client or stored bytes go through sg_json_string, and the
+ * hand-written writer checks as it escapes. Both keep well-formed text as
+ * it is and replace each ill-formed subpart with U+FFFD (utf8.h).
+ */
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "json.h"
+#include "utf8.h"
 
 void sg_time_rfc3339(char *out, int64_t ms)
 {
@@ -22,25 +32,50 @@ json_object *sg_json_time(int64_t ms)
     return json_object_new_string(buf);
 }
 
-int sg_json_put_string(struct sg_buf *b, const char *s, size_t len)
+/* The JSON escape of an ASCII byte that may not appear as is: '"', '\\'
+ * and the controls U+0000..U+001F (RFC 8259 section 7). */
+static int put_escape(struct sg_buf *b, unsigned char c)
 {
     static const char hex[] = "0123456789abcdef";
-    size_t from = 0;
+    char esc[6] = {'\\', (char)c, '0', '0', hex[c >> 4], hex[c & 15]};
+
+    if (c < 0x20)
+        esc[1] = 'u';
+    return sg_buf_append(b, esc, c < 0x20 ? 6 : 2);
+}
+
+int sg_json_put_string(struct sg_buf *b, const char *s, size_t len)
+{
+    size_t from = 0, i = 0, n;
+    bool ok;
     int rc = sg_buf_append(b, "\"", 1);
 
-    for (size_t i = 0; i < len && rc == SG_OK; i++) {
+    /* Runs of bytes that need nothing are appended in one piece; for
+     * ASCII the loop costs one compare per byte, and only bytes of 0x80
+     * and up go through the decoder. */
+    while (i < len && rc == SG_OK) {
         unsigned char c = (unsigned char)s[i];
 
-        if (c >= 0x20 && c != '"' && c != '\\')
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            i++;
             continue;
-        rc = sg_buf_append(b, s + from, i - from);
-        if (rc == SG_OK) {
-            char esc[6] = {'\\', (char)c, '0', '0', hex[c >> 4], hex[c & 15]};
-            if (c < 0x20)
-                esc[1] = 'u';
-            rc = sg_buf_append(b, esc, c < 0x20 ? 6 : 2);
         }
-        from = i + 1;
+        if (c >= 0x80) {
+            n = sg_utf8_next(s + i, len - i, &ok);
+            if (ok) {
+                i += n;
+                continue;
+            }
+        } else {
+            n = 1;
+        }
+        rc = sg_buf_append(b, s + from, i - from);
+        if (rc == SG_OK)
+            rc = c < 0x80 ? put_escape(b, c)
+                          : sg_buf_append(b, SG_UTF8_REPLACEMENT,
+                                          SG_UTF8_REPLACEMENT_LEN);
+        i += n;
+        from = i;
     }
     if (rc == SG_OK)
         rc = sg_buf_append(b, s + from, len - from);
@@ -66,6 +101,41 @@ int sg_json_put_roles(struct sg_buf *b, const char *csv)
     return rc == SG_OK ? sg_buf_append(b, "]", 1) : rc;
 }
 
+json_object *sg_json_string(const char *s, size_t len)
+{
+    json_object *o;
+    char *fixed;
+    size_t n = 0, i = 0, step;
+    bool ok;
+
+    if (len > INT_MAX / SG_UTF8_REPLACEMENT_LEN)
+        return NULL;
+    if (sg_utf8_valid(s, len))
+        return json_object_new_string_len(s, (int)len);
+    /* Rare (a value stored before bodies were checked): each ill-formed
+     * byte becomes at most one 3-byte U+FFFD. */
+    if (!(fixed = malloc(len * SG_UTF8_REPLACEMENT_LEN + 1)))
+        return NULL;
+    for (; i < len; i += step) {
+        step = sg_utf8_next(s + i, len - i, &ok);
+        if (ok) {
+            memcpy(fixed + n, s + i, step);
+            n += step;
+        } else {
+            memcpy(fixed + n, SG_UTF8_REPLACEMENT, SG_UTF8_REPLACEMENT_LEN);
+            n += SG_UTF8_REPLACEMENT_LEN;
+        }
+    }
+    o = json_object_new_string_len(fixed, (int)n);
+    free(fixed);
+    return o;
+}
+
+static json_object *cstring(const char *s)
+{
+    return sg_json_string(s, strlen(s));
+}
+
 json_object *sg_json_roles(const char *csv)
 {
     json_object *a = json_object_new_array();
@@ -73,7 +143,7 @@ json_object *sg_json_roles(const char *csv)
     while (a && csv && *csv) {
         size_t n = strcspn(csv, ",");
         if (n)
-            json_object_array_add(a, json_object_new_string_len(csv, (int)n));
+            json_object_array_add(a, sg_json_string(csv, n));
         csv += n + (csv[n] == ',');
     }
     return a;
@@ -85,9 +155,9 @@ json_object *sg_json_user(const struct sg_user *u)
 
     if (!o)
         return NULL;
-    json_object_object_add(o, "id", json_object_new_string(u->id));
-    json_object_object_add(o, "email", json_object_new_string(u->email));
-    json_object_object_add(o, "name", json_object_new_string(u->name));
+    json_object_object_add(o, "id", cstring(u->id));
+    json_object_object_add(o, "email", cstring(u->email));
+    json_object_object_add(o, "name", cstring(u->name));
     json_object_object_add(o, "roles", sg_json_roles(u->roles));
     json_object_object_add(o, "created_at", sg_json_time(u->created_at));
     return o;
@@ -99,13 +169,13 @@ json_object *sg_json_session(const struct sg_session *s, bool current)
 
     if (!o)
         return NULL;
-    json_object_object_add(o, "id", json_object_new_string(s->id));
+    json_object_object_add(o, "id", cstring(s->id));
     json_object_object_add(o, "created_at", sg_json_time(s->created_at));
     json_object_object_add(o, "last_access", sg_json_time(s->last_access));
     json_object_object_add(o, "expires_at", sg_json_time(s->expires_at));
-    json_object_object_add(o, "ip_address", json_object_new_string(s->ip));
+    json_object_object_add(o, "ip_address", cstring(s->ip));
     json_object_object_add(o, "user_agent",
-                           json_object_new_string(s->user_agent));
+                           cstring(s->user_agent));
     json_object_object_add(o, "request_count",
                            json_object_new_int64(s->request_count));
     json_object_object_add(o, "current", json_object_new_boolean(current));
