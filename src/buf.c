@@ -1,8 +1,16 @@
-/* buf.c -- growable buffer; see buf.h. */
+/* buf.c -- growable buffer; see buf.h.
+ *
+ * Buffers carry secrets (bodies with passwords, commands with password
+ * hashes, answers with tokens): memory a buffer gives back, on growth or
+ * on free, is wiped first, and sg_buf_wipe clears what a kept buffer
+ * holds between requests.
+ */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/crypto.h>
 
 #include "buf.h"
 
@@ -19,9 +27,15 @@ static int reserve(struct sg_buf *b, size_t extra)
     cap = b->cap ? b->cap : 256;
     while (cap < need)
         cap *= 2;
-    p = realloc(b->data, cap);
-    if (!p)
+    /* not realloc: the old block may hold a password or a token, and
+     * realloc would free it unwiped */
+    if (!(p = malloc(cap)))
         return SG_ENOMEM;
+    if (b->data) {
+        memcpy(p, b->data, b->len + 1);
+        OPENSSL_cleanse(b->data, b->cap);
+        free(b->data);
+    }
     b->data = p;
     b->cap = cap;
     return SG_OK;
@@ -72,8 +86,17 @@ void sg_buf_reset(struct sg_buf *b)
         b->data[0] = '\0';
 }
 
+void sg_buf_wipe(struct sg_buf *b)
+{
+    if (b->data)
+        OPENSSL_cleanse(b->data, b->len + 1);
+    b->len = 0;
+}
+
 void sg_buf_free(struct sg_buf *b)
 {
+    if (b->data)
+        OPENSSL_cleanse(b->data, b->cap);
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;

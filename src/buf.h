@@ -21,11 +21,16 @@ int sg_buf_puts(struct sg_buf *b, const char *s);
 int sg_buf_printf(struct sg_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void sg_buf_reset(struct sg_buf *b);
+/* Zero what the buffer holds and empty it, keeping its memory: for a
+ * kept buffer that held a secret. Cheap: only len bytes are written, so
+ * wipe a kept buffer after every use. */
+void sg_buf_wipe(struct sg_buf *b);
 
 /* v in decimal into out (SG_I64_STR_MAX bytes), NUL-terminated; returns
  * the length. For hot paths, where snprintf's format parsing shows. */
 #define SG_I64_STR_MAX 21
 size_t sg_i64_str(char *out, long long v);
+/* Wipe and release the memory (b may be reused: it is empty). */
 void sg_buf_free(struct sg_buf *b);
 
 #endif

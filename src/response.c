@@ -85,6 +85,12 @@ void sg_response_reset(struct sg_response *res)
     sg_buf_reset(&res->body);
 }
 
+void sg_response_wipe(struct sg_response *res)
+{
+    sg_buf_wipe(&res->headers);
+    sg_buf_wipe(&res->body);
+}
+
 void sg_response_free(struct sg_response *res)
 {
     sg_buf_free(&res->headers);

@@ -42,6 +42,9 @@ struct sg_response {
 void sg_response_init(struct sg_response *res);
 /* Empty it for the next request, keeping its memory. */
 void sg_response_reset(struct sg_response *res);
+/* Zero what the response holds (tokens in Set-Cookie and the body),
+ * keeping its memory for the next request. */
+void sg_response_wipe(struct sg_response *res);
 void sg_response_free(struct sg_response *res);
 
 /* Add a header. The value must not contain CR or LF (SG_EINVAL): values

@@ -102,9 +102,7 @@ void sg_store_free(struct sg_store *s)
         OPENSSL_cleanse(s->password, s->password_len);
         free(s->password);
     }
-    if (s->cmd.data) /* may hold a password hash (register, passwd) */
-        OPENSSL_cleanse(s->cmd.data, s->cmd.cap);
-    sg_buf_free(&s->cmd);
+    sg_buf_free(&s->cmd); /* wipes */
     free(s);
 }
 
@@ -276,20 +274,26 @@ redisReply *sg_store_argv(struct sg_store *s, int argc, const char **argv,
     redisReply *r;
 
     if (format_command(s, argc, argv, lens) != SG_OK) {
+        sg_buf_wipe(&s->cmd);
         sg_log_error("redis: out of memory formatting a command");
         return NULL;
     }
-    if (sg_store_connect(s) != SG_OK)
+    if (sg_store_connect(s) != SG_OK) {
+        sg_buf_wipe(&s->cmd);
         return NULL;
+    }
     r = send_command(s);
     if (!r && !fresh && closed_while_idle(s->c)) {
         sg_store_disconnect(s);
-        if (sg_store_connect(s) != SG_OK)
+        if (sg_store_connect(s) != SG_OK) {
+            sg_buf_wipe(&s->cmd);
             return NULL;
+        }
         r = send_command(s);
     }
     if (!r)
         sg_store_fail(s, s->c->errstr);
+    sg_buf_wipe(&s->cmd); /* may hold a password hash (register, passwd) */
     return r;
 }
 

@@ -60,6 +60,11 @@ static void serve_one(struct sg_ctx *ctx, FCGX_Request *fr, struct sg_buf *body,
             FCGX_PutStr(res->body.data, (int)res->body.len, fr->out);
     }
     sg_request_release(&req);
+    /* kept for the next request: the body may hold a password, the
+     * answer tokens (Set-Cookie and body) */
+    sg_buf_wipe(body);
+    sg_buf_wipe(head);
+    sg_response_wipe(res);
 }
 
 enum sg_serve_end sg_fcgi_serve(struct sg_ctx *ctx, int listen_fd,
