@@ -11,6 +11,7 @@
 
 #include "crypto.h"
 #include "request.h"
+#include "utf8.h"
 
 bool sg_request_id_is_sane(const char *s)
 {
@@ -209,14 +210,96 @@ bool sg_request_is_json(const struct sg_request *req)
     return *ct == '\0' || *ct == ';';
 }
 
-/* Count the keys of the top-level object by scanning the raw text: a
- * string at depth 1 followed by ':' is a key. The text is known to be
- * valid JSON when this runs, so the scan only tracks strings and depth. */
-static size_t count_top_level_keys(const char *s, size_t len)
-{
-    size_t keys = 0, i = 0;
-    int depth = 0;
+/* What json-c (0.16, STRICT) lets through in a body it accepts, and the
+ * RFC says a JSON text may not carry or that sessiongate must not act on:
+ *
+ * - RFC 8259 section 7: the control characters U+0000..U+001F MUST be
+ *   escaped inside strings; json-c takes them raw.
+ * - RFC 8259 section 8.2: an escaped surrogate that is not half of a pair
+ *   (\ud800 alone or before anything but \udc00..\udfff, or a lone
+ *   \udc00..\udfff) is no character; json-c quietly turns it into U+FFFD,
+ *   so the server would act on text the client never sent.
+ * - \u0000 in a member name: json-c keeps names as C strings, so it cuts
+ *   {"email\u0000x": ...} to "email": a field the client did not name.
+ *   (In values it is kept; sg_request_json_string refuses it there.)
+ *
+ * Invalid UTF-8 (RFC 8259 section 8.1, RFC 3629 section 3) is refused
+ * before json-c sees the text; json-c's own UTF-8 flag counts bytes only.
+ * The text is valid JSON when the scan below runs, so it tracks only
+ * strings and depth, but it still never reads past len. */
+static const char ctl_reason[] =
+    "The body has a control character inside a string.";
+static const char surrogate_reason[] =
+    "The body has an unpaired surrogate escape.";
 
+static bool is_json_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* The value of the four hex digits at s[0..len), or -1. */
+static long hex4(const char *s, size_t len)
+{
+    long v = 0;
+
+    if (len < 4)
+        return -1;
+    for (int k = 0; k < 4; k++) {
+        char c = s[k];
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+        if (d < 0)
+            return -1;
+        v = v << 4 | d;
+    }
+    return v;
+}
+
+/* Check the string whose opening quote is s[*i - 1] and leave *i past
+ * its closing quote. NULL when acceptable, else the reason; *nul tells
+ * whether it holds \u0000. */
+static const char *scan_string(const char *s, size_t len, size_t *i, bool *nul)
+{
+    bool want_low = false; /* the last escape was a high surrogate */
+    long cp;
+
+    *nul = false;
+    while (*i < len && s[*i] != '"') {
+        if ((unsigned char)s[*i] < 0x20)
+            return ctl_reason;
+        if (s[*i] != '\\' || *i + 1 >= len || s[*i + 1] != 'u') {
+            if (want_low)
+                return surrogate_reason;
+            *i += s[*i] == '\\' ? 2 : 1;
+            continue;
+        }
+        if ((cp = hex4(s + *i + 2, len - *i - 2)) < 0)
+            return "The body is not valid JSON.";
+        *i += 6;
+        if (want_low != (cp >= 0xdc00 && cp <= 0xdfff))
+            return surrogate_reason;
+        want_low = !want_low && cp >= 0xd800 && cp <= 0xdbff;
+        *nul |= cp == 0;
+    }
+    if (want_low)
+        return surrogate_reason;
+    (*i)++;
+    return NULL;
+}
+
+/* Scan the raw text for the above, and count the keys of the top-level
+ * object into *top_keys: a string at depth 1 followed by ':' is a key
+ * (json-c keeps the last of a repeated key silently). NULL or a reason. */
+static const char *scan_text(const char *s, size_t len, size_t *top_keys)
+{
+    size_t i = 0;
+    int depth = 0;
+    const char *why;
+    bool nul;
+
+    *top_keys = 0;
     while (i < len) {
         char c = s[i++];
         if (c == '{' || c == '[') {
@@ -224,28 +307,33 @@ static size_t count_top_level_keys(const char *s, size_t len)
         } else if (c == '}' || c == ']') {
             depth--;
         } else if (c == '"') {
-            while (i < len && s[i] != '"')
-                i += s[i] == '\\' ? 2 : 1;
-            i++;
-            if (depth != 1)
-                continue;
-            while (i < len && s[i] && strchr(" \t\r\n", s[i]))
+            if ((why = scan_string(s, len, &i, &nul)))
+                return why;
+            while (i < len && is_json_space(s[i]))
                 i++;
-            if (i < len && s[i] == ':')
-                keys++;
+            if (i < len && s[i] == ':') {
+                if (nul)
+                    return "The body has \\u0000 in a field name.";
+                *top_keys += depth == 1;
+            }
         }
     }
-    return keys;
+    return NULL;
 }
 
 int sg_request_parse_json(struct sg_request *req, const char **why)
 {
     json_tokener *tok = json_tokener_new_ex(32);
     json_object *obj;
-    size_t used;
+    size_t used, top_keys = 0;
 
     if (!tok)
         return SG_ENOMEM;
+    if (!sg_utf8_valid(req->body, req->body_len)) {
+        json_tokener_free(tok);
+        *why = "The body is not valid UTF-8.";
+        return SG_EINVAL;
+    }
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
     obj = json_tokener_parse_ex(tok, req->body, (int)req->body_len);
     used = json_tokener_get_parse_end(tok);
@@ -256,15 +344,15 @@ int sg_request_parse_json(struct sg_request *req, const char **why)
         return SG_EINVAL;
     }
     json_tokener_free(tok);
-    while (used < req->body_len && req->body[used] &&
-           strchr(" \t\r\n", req->body[used]))
+    while (used < req->body_len && is_json_space(req->body[used]))
         used++;
     if (used != req->body_len) {
         *why = "The body has data after the JSON value.";
     } else if (!json_object_is_type(obj, json_type_object)) {
         *why = "The body must be a JSON object.";
-    } else if (count_top_level_keys(req->body, req->body_len) !=
-               (size_t)json_object_object_length(obj)) {
+    } else if ((*why = scan_text(req->body, req->body_len, &top_keys))) {
+        /* *why says what */
+    } else if (top_keys != (size_t)json_object_object_length(obj)) {
         *why = "The body repeats a field.";
     } else {
         req->json = obj;

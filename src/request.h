@@ -99,14 +99,20 @@ bool sg_request_id_is_sane(const char *s);
 bool sg_request_is_json(const struct sg_request *req);
 
 /* Parse the body as one JSON object into req->json. SG_EINVAL (with a
- * human reason in *why) for anything else: invalid JSON, trailing bytes,
- * a non-object, or a key repeated at the top level (json-c would keep the
- * last one silently; a repeated field is ambiguous, so it is refused). */
+ * human reason in *why) for anything else: text that is not well-formed
+ * UTF-8 (RFC 8259 section 8.1, RFC 3629), invalid JSON, trailing bytes,
+ * a non-object, a raw control character inside a string (section 7), an
+ * escaped surrogate that is not half of a pair (section 8.2), \u0000 in
+ * any member name, or a key repeated at the top level (json-c would keep
+ * the last one silently; a repeated field is ambiguous, so it is
+ * refused). So every string in req->json is well-formed UTF-8, and every
+ * name is one the client wrote. */
 int sg_request_parse_json(struct sg_request *req, const char **why);
 
 /* A top-level string field of the JSON body. SG_ENOTFOUND when absent
  * (or null), SG_EINVAL when not a string, contains NUL, or is longer than
- * max bytes. *out borrows from req->json. */
+ * max bytes. *out (well-formed UTF-8, see sg_request_parse_json, and
+ * NUL-terminated at *len) borrows from req->json. */
 int sg_request_json_string(const struct sg_request *req, const char *name,
                            size_t max, const char **out, size_t *len);
 

@@ -109,16 +109,21 @@ static void test_media_type(void)
     TAP_OK(!sg_request_is_json(&req), "absent");
 }
 
-static int parse(const char *body, const char **why)
+static int parse_len(const char *body, size_t len, const char **why)
 {
     struct sg_request req = {0};
     int rc;
 
     req.body = body;
-    req.body_len = strlen(body);
+    req.body_len = len;
     rc = sg_request_parse_json(&req, why);
     sg_request_release(&req);
     return rc;
+}
+
+static int parse(const char *body, const char **why)
+{
+    return parse_len(body, strlen(body), why);
 }
 
 static void test_json(void)
@@ -166,6 +171,105 @@ static void test_json(void)
     sg_request_release(&req);
 }
 
+/* RFC 8259 section 8.1: a JSON text is UTF-8; RFC 3629 section 3: no
+ * overlong forms, no surrogates, nothing past U+10FFFF. json-c accepts
+ * all of these (its VALIDATE_UTF8 flag checks only the byte count). */
+static void test_json_utf8(void)
+{
+    static const struct {
+        const char *body, *name;
+    } bad[] = {
+        {"{\"name\":\"\xc0\xaf\"}", "overlong '/'"},
+        {"{\"name\":\"\xe0\x80\xaf\"}", "overlong 3-byte"},
+        {"{\"name\":\"\xf0\x80\x80\xaf\"}", "overlong 4-byte"},
+        {"{\"name\":\"\xed\xa0\x80\"}", "UTF-8 encoded surrogate"},
+        {"{\"name\":\"\xed\xbf\xbf\"}", "UTF-8 encoded low surrogate"},
+        {"{\"name\":\"\xf4\x90\x80\x80\"}", "past U+10FFFF"},
+        {"{\"name\":\"\xe2\x82\"}", "truncated sequence"},
+        {"{\"name\":\"\x80\"}", "lone continuation byte"},
+        {"{\"name\":\"\xff\"}", "0xff"},
+        {"{\"na\xe9me\":\"a\"}", "Latin-1 in a key"},
+        {"{\"a\":1}\xc3", "invalid byte after the value"},
+    };
+    static const char nul_in_ws[] = "{\"a\":1}\0";
+    const char *why = NULL;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        why = NULL;
+        TAP_IS_INT(parse(bad[i].body, &why), SG_EINVAL, bad[i].name);
+        TAP_IS_STR(why, "The body is not valid UTF-8.", "invalid UTF-8 reason");
+    }
+    TAP_IS_INT(parse_len(nul_in_ws, sizeof(nul_in_ws) - 1, &why), SG_EINVAL,
+               "raw NUL after the value");
+    TAP_IS_INT(parse("{\"name\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"}",
+                     &why),
+               SG_OK, "2-, 3- and 4-byte characters accepted");
+    TAP_IS_INT(parse("{\"n\xc3\xa4me\":\"\xef\xbf\xbf\xf4\x8f\xbf\xbf\"}",
+                     &why),
+               SG_OK, "non-ASCII key, U+FFFF and U+10FFFF accepted");
+}
+
+/* RFC 8259 section 7: the control characters U+0000..U+001F MUST be
+ * escaped inside strings; json-c takes them raw even in STRICT mode. */
+static void test_json_controls(void)
+{
+    static const char raw_nul[] = "{\"a\":\"x\0y\"}";
+    const char *why = NULL;
+
+    TAP_IS_INT(parse("{\"a\":\"x\x01y\"}", &why), SG_EINVAL,
+               "raw U+0001 in a value");
+    TAP_IS_STR(why, "The body has a control character inside a string.",
+               "control character reason");
+    TAP_IS_INT(parse("{\"a\":\"x\ty\"}", &why), SG_EINVAL,
+               "raw tab in a value");
+    TAP_IS_INT(parse("{\"a\nb\":1}", &why), SG_EINVAL, "raw LF in a key");
+    TAP_IS_INT(parse("{\"a\":[\"\x1f\"]}", &why), SG_EINVAL,
+               "raw U+001F nested");
+    TAP_IS_INT(parse_len(raw_nul, sizeof(raw_nul) - 1, &why), SG_EINVAL,
+               "raw NUL in a value");
+    TAP_IS_INT(parse("{\"a\":\"x\\t\\n\\u001f\x7f\"}", &why), SG_OK,
+               "escaped controls and DEL accepted");
+    TAP_IS_INT(parse("{\t\"a\"\r\n:\n1 }", &why), SG_OK,
+               "whitespace between tokens accepted");
+}
+
+/* \u0000 in a key: json-c cuts the key at the NUL, so "a\u0000b" would
+ * be read as "a" (and could stand in for a field the client did not
+ * name). RFC 8259 section 8.2: an unpaired surrogate escape is not a
+ * character; json-c silently turns it into U+FFFD. Both are refused. */
+static void test_json_escapes(void)
+{
+    const char *why = NULL;
+
+    TAP_IS_INT(parse("{\"a\\u0000b\":1}", &why), SG_EINVAL,
+               "\\u0000 in a key");
+    TAP_IS_STR(why, "The body has \\u0000 in a field name.", "key NUL reason");
+    TAP_IS_INT(parse("{\"email\\u0000\":\"x\",\"a\":1}", &why), SG_EINVAL,
+               "\\u0000 at the end of a key");
+    TAP_IS_INT(parse("{\"a\":{\"\\u0000\":1}}", &why), SG_EINVAL,
+               "\\u0000 in a nested key");
+    TAP_IS_INT(parse("{\"a\":\"\\ud800\"}", &why), SG_EINVAL,
+               "lone high surrogate");
+    TAP_IS_STR(why, "The body has an unpaired surrogate escape.",
+               "surrogate reason");
+    TAP_IS_INT(parse("{\"a\":\"\\ud800x\"}", &why), SG_EINVAL,
+               "high surrogate, then a character");
+    TAP_IS_INT(parse("{\"a\":\"\\ud800\\u0041\"}", &why), SG_EINVAL,
+               "high surrogate, then a non-surrogate escape");
+    TAP_IS_INT(parse("{\"a\":\"\\uD800\\uD800\"}", &why), SG_EINVAL,
+               "two high surrogates");
+    TAP_IS_INT(parse("{\"a\":\"\\udc00\"}", &why), SG_EINVAL,
+               "lone low surrogate");
+    TAP_IS_INT(parse("{\"\\udfff\":1}", &why), SG_EINVAL,
+               "lone low surrogate in a key");
+    TAP_IS_INT(parse("{\"a\":\"\\ud83d\\ude00\\u00e9\\u20AC\"}", &why),
+               SG_OK, "surrogate pair and BMP escapes accepted");
+    TAP_IS_INT(parse("{\"a\":\"\\\\ud800\"}", &why), SG_OK,
+               "an escaped backslash before 'ud800' is no escape");
+    TAP_IS_INT(parse("{\"a\":\"\\u0000\"}", &why), SG_OK,
+               "\\u0000 in a value parses (sg_request_json_string refuses it)");
+}
+
 /* The one pass over the environment: exact names only, the first of a
  * repeated name, entries without '=' skipped, empty headers absent. */
 static void test_environment(void)
@@ -206,5 +310,8 @@ int main(void)
     test_request_ids();
     test_media_type();
     test_json();
+    test_json_utf8();
+    test_json_controls();
+    test_json_escapes();
     return tap_done();
 }
