@@ -72,7 +72,7 @@ static void check_in_uri(const char *uri, const char *mount, const char *path,
     if ((size_t)(path - uri) < mlen)
         fail("no room for the mount", path, len);
     origin = path - mlen;
-    if (memcmp(origin, mount, mlen) != 0)
+    if (mlen && memcmp(origin, mount, mlen) != 0)
         fail("not under the mount", path, len);
     if (origin != uri) {
         /* absolute-form: scheme "://" authority, then the origin-form */
