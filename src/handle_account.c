@@ -230,32 +230,6 @@ static int token_pair(struct sg_ctx *ctx, struct sg_request *req,
     return SG_OK;
 }
 
-/* Look the user up and check the password, spending the same work when
- * the user does not exist. SG_OK, SG_EAUTH (answer 401), or a store
- * failure. */
-static int check_credentials(struct sg_ctx *ctx, const char *email,
-                             size_t email_len, const char *pw, size_t pw_len,
-                             struct sg_user *u, bool *rehash)
-{
-    const int iter = ctx->cfg->pbkdf2_iterations;
-    char norm[SG_EMAIL_MAX + 1];
-    int rc = SG_ENOTFOUND;
-
-    if (sg_email_normalize(ctx->email, email, email_len, norm, sizeof(norm)) ==
-        SG_OK)
-        rc = sg_store_user_by_email(ctx->store, norm, u);
-    if (rc == SG_ENOTFOUND) {
-        sg_password_dummy_verify(pw, pw_len, iter);
-        return SG_EAUTH;
-    }
-    if (rc != SG_OK)
-        return rc;
-    rc = sg_password_verify(pw, pw_len, u->password, iter, rehash);
-    if (rc == SG_EINVAL)
-        sg_log_error("user %s: stored password hash is unreadable", u->id);
-    return rc == SG_OK ? SG_OK : SG_EAUTH;
-}
-
 static void upgrade_hash(struct sg_ctx *ctx, const struct sg_user *u,
                          const char *pw, size_t pw_len)
 {
@@ -276,7 +250,8 @@ static int start_session(struct sg_ctx *ctx, struct sg_request *req,
     const struct sg_config *cfg = ctx->cfg;
     struct sg_session s = {0};
     char refresh[REFRESH_TOKEN_MAX], hash[65];
-    struct sg_session_new n = {.uid = u->id, .session = &s};
+    struct sg_session_new n = {
+        .uid = u->id, .session = &s, .addr = sg_client_bucket(ctx, req)};
     json_object *data = NULL;
     int evicted = 0, rc;
 
@@ -315,75 +290,76 @@ out:
 }
 
 /* The sign-in windows: every attempt per IP (counted now) and failures
- * per account (only looked at now; a failure is added later). */
-struct signin_limits {
-    char ip_key[SG_KEY_MAX], account_key[SG_KEY_MAX];
-    struct sg_limit_check c[2];
-    struct sg_limit_check *ip, *account;
-};
-
-static int signin_limits(struct sg_ctx *ctx, struct sg_request *req,
-                         const char *account, struct signin_limits *l)
+ * per account (only looked at now; a failure is added later), read with
+ * the account in one round trip (sg_store_signin). */
+static int signin_reads(struct sg_ctx *ctx, struct sg_request *req,
+                        const char *account, const char *email,
+                        struct sg_signin *si, char *ip_key, char *account_key)
 {
     const struct sg_config *cfg = ctx->cfg;
-    int n = 0, rc;
 
-    l->ip = l->account = NULL;
+    memset(si, 0, sizeof(*si));
+    si->email = email;
+    si->addr = sg_client_bucket(ctx, req);
+    si->now = req->now_ms;
     if (cfg->ratelimit_signin.limit &&
         sg_ratelimit_key(ctx, req, "signin", &cfg->ratelimit_signin, account,
-                         NULL, NULL, l->ip_key) == SG_OK) {
-        l->ip = &l->c[n++];
-        sg_ratelimit_check(l->ip, &cfg->ratelimit_signin, l->ip_key,
+                         NULL, NULL, ip_key) == SG_OK)
+        sg_ratelimit_check(&si->ip, &cfg->ratelimit_signin, ip_key,
                            SG_LIMIT_HIT);
-    }
     if (account && cfg->ratelimit_signin_failure.limit &&
         sg_ratelimit_key(ctx, req, "signin_failure",
                          &cfg->ratelimit_signin_failure, account, NULL, NULL,
-                         l->account_key) == SG_OK) {
-        l->account = &l->c[n++];
-        sg_ratelimit_check(l->account, &cfg->ratelimit_signin_failure,
-                           l->account_key, SG_LIMIT_PEEK);
-    }
-    if (n && (rc = sg_store_limits(ctx->store, req->now_ms, l->c, n)))
-        return rc;
-    return SG_OK;
+                         account_key) == SG_OK)
+        sg_ratelimit_check(&si->account, &cfg->ratelimit_signin_failure,
+                           account_key, SG_LIMIT_PEEK);
+    return sg_store_signin(ctx->store, si);
 }
 
 /* A failed sign-in counts against the account's failure window. */
 static void count_failure(struct sg_ctx *ctx, struct sg_request *req,
-                          struct signin_limits *l)
+                          struct sg_signin *si)
 {
-    if (!l->account)
+    if (!si->account.key)
         return;
-    l->account->mode = SG_LIMIT_ADD;
-    sg_store_limits(ctx->store, req->now_ms, l->account, 1);
+    si->account.mode = SG_LIMIT_ADD;
+    sg_store_limits(ctx->store, req->now_ms, &si->account, 1);
 }
 
-/* An account over its failure limit stays open to the IPs its user has
- * signed in from before: guessing is capped for everyone else, and a
- * stranger cannot lock the user out (docs/RATE_LIMITS.md). */
-static bool locked_out(struct sg_ctx *ctx, struct sg_request *req,
-                       const char *account, struct signin_limits *l)
+/* The password check, spending the same work when there is no account
+ * (unknown email, or an address that is no email). SG_OK, SG_EAUTH. */
+static int check_password(struct sg_ctx *ctx, const struct sg_signin *si,
+                          const char *pw, size_t pw_len, bool *rehash)
 {
-    struct sg_user u;
-    bool known = false;
+    const int iter = ctx->cfg->pbkdf2_iterations;
+    int rc;
 
-    if (!l->account || l->account->allowed)
-        return false;
-    if (sg_store_user_by_email(ctx->store, account, &u) == SG_OK)
-        sg_store_known_ip(ctx->store, u.id, sg_client_ip(ctx, req), &known);
-    return !known;
+    if (!si->found) {
+        sg_password_dummy_verify(pw, pw_len, iter);
+        return SG_EAUTH;
+    }
+    rc = sg_password_verify(pw, pw_len, si->user.password, iter, rehash);
+    if (rc == SG_EINVAL)
+        sg_log_error("user %s: stored password hash is unreadable",
+                     si->user.id);
+    return rc == SG_OK ? SG_OK : SG_EAUTH;
 }
 
+/* Sign-in answers must not tell whether an account exists, is locked, or
+ * knows the client's address (docs/RATE_LIMITS.md): every attempt past
+ * the per-IP window does the same Redis work (signin.lua) and the same
+ * password hashing, and a locked account answers 429 unless the right
+ * password comes from an address its user signed in from, which only the
+ * user can do. The headers describe the window that decides. */
 int sg_handle_signin(struct sg_ctx *ctx, struct sg_request *req,
                      struct sg_response *res)
 {
     const char *email = NULL, *pw;
     size_t email_len = 0, pw_len, i;
-    char account[SG_EMAIL_MAX + 1];
-    struct signin_limits l;
-    struct sg_user u;
-    bool rehash = false, have_account;
+    char account[SG_EMAIL_MAX + 1], norm[SG_EMAIL_MAX + 1];
+    char ip_key[SG_KEY_MAX], account_key[SG_KEY_MAX];
+    struct sg_signin si;
+    bool rehash = false, have_account, locked;
     int rc;
 
     have_account = sg_request_json_string(req, "email", SG_EMAIL_MAX, &email,
@@ -392,34 +368,39 @@ int sg_handle_signin(struct sg_ctx *ctx, struct sg_request *req,
         account[i] =
             (email[i] >= 'A' && email[i] <= 'Z') ? email[i] + 32 : email[i];
     account[have_account ? email_len : 0] = '\0';
-    if ((rc = signin_limits(ctx, req, have_account ? account : NULL, &l)))
-        return rc;
-    /* the headers describe the window that decides */
-    if (l.ip && l.ip->allowed && locked_out(ctx, req, account, &l)) {
-        sg_ratelimit_headers(res, l.account->limit, 0, l.account->reset_ms);
-        return sg_ratelimit_refuse(res, req->now_ms, l.account->reset_ms);
-    }
-    if (l.ip)
-        sg_ratelimit_headers(res, l.ip->limit, l.ip->remaining, l.ip->reset_ms);
-    if (l.ip && !l.ip->allowed)
-        return sg_ratelimit_refuse(res, req->now_ms, l.ip->reset_ms);
-    if (!l.ip && locked_out(ctx, req, account, &l)) {
-        sg_ratelimit_headers(res, l.account->limit, 0, l.account->reset_ms);
-        return sg_ratelimit_refuse(res, req->now_ms, l.account->reset_ms);
+    if (!have_account || sg_email_normalize(ctx->email, email, email_len, norm,
+                                            sizeof(norm)) != SG_OK)
+        norm[0] = '\0';
+    rc = signin_reads(ctx, req, have_account ? account : NULL, norm, &si,
+                      ip_key, account_key);
+    if (rc != SG_OK)
+        goto out;
+    if (si.ip.key)
+        sg_ratelimit_headers(res, si.ip.limit, si.ip.remaining, si.ip.reset_ms);
+    if (si.ip.key && !si.ip.allowed) {
+        rc = sg_ratelimit_refuse(res, req->now_ms, si.ip.reset_ms);
+        goto out;
     }
     if (!body_string(req, res, "email", 4096, &email, &email_len) ||
         !body_string(req, res, "password", 1 << 20, &pw, &pw_len))
-        return SG_OK;
-    rc = check_credentials(ctx, email, email_len, pw, pw_len, &u, &rehash);
-    if (rc == SG_EAUTH) {
-        count_failure(ctx, req, &l);
-        return sg_response_error(res, SG_API_INVALID_CREDENTIALS, NULL, NULL);
+        goto out;
+    rc = check_password(ctx, &si, pw, pw_len, &rehash);
+    locked = si.account.key && !si.account.allowed;
+    if (locked && !(rc == SG_OK && si.known)) {
+        /* a locked window is not added to: it stays bounded */
+        sg_ratelimit_headers(res, si.account.limit, 0, si.account.reset_ms);
+        rc = sg_ratelimit_refuse(res, req->now_ms, si.account.reset_ms);
+    } else if (rc != SG_OK) {
+        count_failure(ctx, req, &si);
+        rc = sg_response_error(res, SG_API_INVALID_CREDENTIALS, NULL, NULL);
+    } else {
+        if (rehash)
+            upgrade_hash(ctx, &si.user, pw, pw_len);
+        rc = start_session(ctx, req, res, &si.user);
     }
-    if (rc != SG_OK)
-        return rc;
-    if (rehash)
-        upgrade_hash(ctx, &u, pw, pw_len);
-    return start_session(ctx, req, res, &u);
+out:
+    OPENSSL_cleanse(si.user.password, sizeof(si.user.password));
+    return rc;
 }
 
 /* The user and session a refresh token names, as hex ids. */
@@ -440,13 +421,36 @@ static bool parse_refresh(const char *t, size_t len, char *uid, char *sid)
     return ok;
 }
 
+/* A refresh that no live session's token matched: it counts against the
+ * client's address (ratelimit_refresh_failure), never against the
+ * session it names, which anyone who knows a session id could otherwise
+ * lock. The address window's headers go with the answer. */
+static int refresh_failed(struct sg_ctx *ctx, struct sg_request *req,
+                          struct sg_response *res, struct sg_limit_check *fail,
+                          enum sg_api_error code)
+{
+    if (fail->key) {
+        fail->mode = SG_LIMIT_ADD;
+        if (sg_store_limits(ctx->store, req->now_ms, fail, 1) == SG_OK)
+            sg_ratelimit_headers(res, fail->limit, fail->remaining,
+                                 fail->reset_ms);
+    }
+    return sg_response_error(res, code,
+                             code == SG_API_UNAUTHORIZED
+                                 ? "The refresh token is not valid."
+                                 : NULL,
+                             NULL);
+}
+
 int sg_handle_refresh(struct sg_ctx *ctx, struct sg_request *req,
                       struct sg_response *res)
 {
     const struct sg_config *cfg = ctx->cfg;
     char uid[SG_USER_ID_LEN + 1], sid[SG_SESSION_ID_LEN + 1];
     char presented[65], hash[65], refresh[REFRESH_TOKEN_MAX];
+    char fail_key[SG_KEY_MAX], limit_key[SG_KEY_MAX];
     struct sg_refresh rf = {.uid = uid, .sid = sid};
+    struct sg_limit_check fail = {0};
     json_object *data = NULL;
     const char *tok = NULL;
     size_t len = 0;
@@ -462,10 +466,24 @@ int sg_handle_refresh(struct sg_ctx *ctx, struct sg_request *req,
         found = SG_OK;
     }
     valid = found == SG_OK && parse_refresh(tok, len, uid, sid);
-    rc = limit_one(ctx, req, res, "refresh", &cfg->ratelimit_refresh,
-                   valid ? sid : NULL);
-    if (rc != SG_OK)
-        return rc == SG_ELIMIT ? SG_OK : rc;
+    /* the address's failures first: an address that keeps presenting
+     * tokens that match nothing is refused before any session is read */
+    if (cfg->ratelimit_refresh_failure.limit &&
+        sg_ratelimit_key(ctx, req, "refresh_failure",
+                         &cfg->ratelimit_refresh_failure, NULL, NULL, NULL,
+                         fail_key) == SG_OK) {
+        sg_ratelimit_check(&fail, &cfg->ratelimit_refresh_failure, fail_key,
+                           SG_LIMIT_PEEK);
+        if ((rc = sg_store_limits(ctx->store, req->now_ms, &fail, 1)))
+            return rc;
+        if (!fail.allowed) {
+            sg_ratelimit_headers(res, fail.limit, 0, fail.reset_ms);
+            return sg_ratelimit_refuse(res, req->now_ms, fail.reset_ms);
+        }
+    }
+    if ((found != SG_OK || (from_cookie && !sg_csrf_ok(cfg, req))) &&
+        fail.key)
+        sg_ratelimit_headers(res, fail.limit, fail.remaining, fail.reset_ms);
     if (found != SG_OK)
         return body_string(req, res, "refresh_token", 4096, &tok, &len), SG_OK;
     if (from_cookie && !sg_csrf_ok(cfg, req))
@@ -475,8 +493,7 @@ int sg_handle_refresh(struct sg_ctx *ctx, struct sg_request *req,
                                  "origin.",
                                  NULL);
     if (!valid)
-        return sg_response_error(res, SG_API_UNAUTHORIZED,
-                                 "The refresh token is not valid.", NULL);
+        return refresh_failed(ctx, req, res, &fail, SG_API_UNAUTHORIZED);
     if (sg_sha256_hex(tok, len, presented) != SG_OK ||
         new_refresh_token(uid, sid, refresh, sizeof(refresh), hash) != SG_OK)
         return SG_ECRYPTO;
@@ -484,16 +501,29 @@ int sg_handle_refresh(struct sg_ctx *ctx, struct sg_request *req,
     rf.now = req->now_ms;
     rf.idle_ms = cfg->session_idle_timeout * 1000;
     rf.lifetime_ms = cfg->refresh_token_ttl * 1000;
+    if (cfg->ratelimit_refresh.limit &&
+        sg_ratelimit_key(ctx, req, "refresh", &cfg->ratelimit_refresh, NULL,
+                         sid, uid, limit_key) == SG_OK)
+        sg_ratelimit_check(&rf.limit, &cfg->ratelimit_refresh, limit_key,
+                           SG_LIMIT_HIT);
     rc = sg_store_refresh(ctx->store, &rf);
     if (rc == SG_EREUSED) {
         sg_log_warn("user %s: rotated refresh token reused; session %.8s... "
                     "ended (request %s)",
                     uid, sid, req->request_id);
-        rc = sg_response_error(res, SG_API_REFRESH_REUSED, NULL, NULL);
+        rc = refresh_failed(ctx, req, res, &fail, SG_API_REFRESH_REUSED);
     } else if (rc == SG_EAUTH) {
-        rc = sg_response_error(res, SG_API_UNAUTHORIZED,
-                               "The refresh token is not valid.", NULL);
+        rc = refresh_failed(ctx, req, res, &fail, SG_API_UNAUTHORIZED);
+    } else if (rc == SG_ELIMIT) {
+        sg_ratelimit_headers(res, rf.limit.limit, 0, rf.limit.reset_ms);
+        rc = sg_ratelimit_refuse(res, req->now_ms, rf.limit.reset_ms);
     } else if (rc == SG_OK) {
+        if (rf.limit.key)
+            sg_ratelimit_headers(res, rf.limit.limit, rf.limit.remaining,
+                                 rf.limit.reset_ms);
+        else if (fail.key)
+            sg_ratelimit_headers(res, fail.limit, fail.remaining,
+                                 fail.reset_ms);
         rc = token_pair(ctx, req, res, uid, sid, rf.roles, refresh,
                         rf.refresh_exp, &data);
         if (rc == SG_OK)

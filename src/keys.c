@@ -65,7 +65,12 @@ int sg_key_users(char *out, const char *prefix)
     return KEY(out, prefix, "users");
 }
 
-int sg_key_known_ips(char *out, const char *prefix, const char *uid)
+int sg_key_known_addrs(char *out, const char *prefix, const char *uid)
 {
-    return KEY(out, prefix, "{u:", uid, "}:ips");
+    return KEY(out, prefix, "{u:", uid, "}:addrs");
+}
+
+int sg_key_user_head(char *out, const char *prefix)
+{
+    return KEY(out, prefix, "{u:");
 }

@@ -11,7 +11,8 @@
  *                           tokens, for reuse detection
  *   P{u:ID}:rv:JTI          string: a revoked access token, until its exp
  *   P{u:ID}:rl:POLICY       zset: rate-limit window of a per-user policy
- *   P{u:ID}:ips             set: IPs the user signed in from (30 days)
+ *   P{u:ID}:addrs           zset: addresses (IPv6 as its block) the user
+ *                           signed in from -> when (ms); 30 days each
  *   Pemail:EMAIL            string: lowercased email -> user id
  *   Pusers                  set: every user id (for the operator CLI)
  *   Prl:POLICY:KEY          zset: rate-limit window keyed by IP or account
@@ -41,6 +42,9 @@ int sg_key_revoked(char *out, const char *prefix, const char *uid,
                    const char *jti);
 int sg_key_email(char *out, const char *prefix, const char *email_lower);
 int sg_key_users(char *out, const char *prefix);
-int sg_key_known_ips(char *out, const char *prefix, const char *uid);
+int sg_key_known_addrs(char *out, const char *prefix, const char *uid);
+/* "P{u:" -- signin.lua appends a user id and "}:user" or "}:addrs" to it,
+ * for an id it reads from the email index. */
+int sg_key_user_head(char *out, const char *prefix);
 
 #endif

@@ -232,7 +232,7 @@ bool sg_router_path(const char *uri, const char *mount, const char *path_info,
         n = strcspn(p, "?#");
         while (mlen && mount[mlen - 1] == '/')
             mlen--;
-        if (n < mlen || memcmp(p, mount, mlen) != 0)
+        if (n < mlen || (mlen && memcmp(p, mount, mlen) != 0))
             return false;
         p += mlen, n -= mlen;
     } else if (path_info && *path_info) {

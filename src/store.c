@@ -39,6 +39,7 @@ static const struct {
     SCRIPT(SG_SCRIPT_SESSION_CREATE, session_create, SESSION_CREATE),
     SCRIPT(SG_SCRIPT_REFRESH, refresh, REFRESH),
     SCRIPT(SG_SCRIPT_RATELIMIT, ratelimit, RATELIMIT),
+    SCRIPT(SG_SCRIPT_SIGNIN, signin, SIGNIN),
 };
 
 const char *sg_store_script_source(int id)
@@ -78,7 +79,11 @@ struct sg_store *sg_store_new(const struct sg_config *cfg, char *err,
         return NULL;
     }
     s->cfg = cfg;
-    s->pid = (long)getpid();
+    if (sg_random_hex(s->nonce, sizeof(s->nonce), 8) != SG_OK) {
+        snprintf(err, errlen, "no randomness for the store's nonce");
+        free(s);
+        return NULL;
+    }
     s->exists_argv[0] = "SCRIPT", s->exists_argv[1] = "EXISTS";
     for (int i = 0; i < SG_SCRIPT_COUNT; i++)
         s->exists_argv[2 + i] = scripts[i].sha;
@@ -91,6 +96,12 @@ struct sg_store *sg_store_new(const struct sg_config *cfg, char *err,
         return NULL;
     }
     return s;
+}
+
+void sg_store_member(struct sg_store *s, int64_t now, char out[SG_MEMBER_MAX])
+{
+    snprintf(out, SG_MEMBER_MAX, "%lld:%s:%llu", (long long)now, s->nonce,
+             ++s->seq);
 }
 
 void sg_store_free(struct sg_store *s)

@@ -101,6 +101,7 @@ struct sg_session {
 struct sg_session_new {
     const char *uid;
     const struct sg_session *session; /* id, times, ip, user_agent */
+    const char *addr; /* the client's address bucket, remembered as known */
     const char *refresh_hash;
     int64_t refresh_exp; /* ms */
     int64_t idle_ms;
@@ -112,22 +113,7 @@ struct sg_session_new {
 int sg_store_session_create(struct sg_store *s, const struct sg_session_new *n,
                             int *evicted);
 
-/* Whether ip is one the user signed in from in the last 30 days. */
-int sg_store_known_ip(struct sg_store *s, const char *uid, const char *ip,
-                      bool *known);
 
-struct sg_refresh {
-    const char *uid, *sid;
-    const char *presented_hash, *new_hash;
-    int64_t now, idle_ms, lifetime_ms;
-    /* out */
-    char roles[SG_ROLES_MAX + 1];
-    int64_t refresh_exp;
-};
-
-/* Rotate a refresh token: 0 rotated; SG_EAUTH unknown, ended or expired;
- * SG_EREUSED a rotated token replayed (the session has been ended). */
-int sg_store_refresh(struct sg_store *s, struct sg_refresh *r);
 
 /* ---- rate limits of unauthenticated routes (store_limits.c) ------------ */
 
@@ -153,6 +139,46 @@ struct sg_limit_check {
 /* Evaluate up to SG_LIMIT_CHECKS_MAX sliding windows in one round trip. */
 int sg_store_limits(struct sg_store *s, int64_t now,
                     struct sg_limit_check *checks, int n);
+
+struct sg_refresh {
+    const char *uid, *sid;
+    const char *presented_hash, *new_hash;
+    int64_t now, idle_ms, lifetime_ms;
+    struct sg_limit_check limit; /* the session's window (no key: none) */
+    /* out */
+    char roles[SG_ROLES_MAX + 1];
+    int64_t refresh_exp;
+};
+
+/* Rotate a refresh token: 0 rotated; SG_EAUTH unknown, ended or expired;
+ * SG_EREUSED a rotated token replayed (the session has been ended);
+ * SG_ELIMIT the token matched but the window is full (nothing rotated).
+ * The window counts only tokens that matched; its result is in r->limit
+ * (remaining -1 when the token did not get that far). */
+int sg_store_refresh(struct sg_store *s, struct sg_refresh *r);
+
+/* How long an address a user signed in from stays known: each address
+ * on its own, from its last sign-in. */
+#define SG_KNOWN_ADDR_MS (30 * 24 * 3600 * 1000LL)
+
+/* What a sign-in reads, in one round trip (signin.lua). ip and account
+ * are the windows (key, limit, window_ms set; a limit of 0 skips one):
+ * ip is hit, account only looked at. email is the normalised address
+ * ("" when it is not one); addr is the client's address bucket. */
+struct sg_signin {
+    const char *email, *addr;
+    int64_t now;
+    struct sg_limit_check ip, account;
+    /* out */
+    bool found;       /* the email has an account, in user */
+    bool known;       /* addr is one the user signed in from */
+    struct sg_user user;
+};
+
+/* Run the sign-in reads (store_users.c): the same Redis work whether or
+ * not the email has an account. 0 (with found, known, user and the windows' results) or
+ * SG_ESTORE. */
+int sg_store_signin(struct sg_store *s, struct sg_signin *si);
 
 /* ---- authenticated calls (store_sessions.c) ---------------------------- */
 

@@ -23,6 +23,7 @@ enum sg_script_id {
     SG_SCRIPT_SESSION_CREATE,
     SG_SCRIPT_REFRESH,
     SG_SCRIPT_RATELIMIT,
+    SG_SCRIPT_SIGNIN,
     SG_SCRIPT_COUNT
 };
 
@@ -34,7 +35,7 @@ struct sg_store {
     size_t password_len;
     int64_t retry_at_ms; /* monotonic; no connect attempt before */
     int64_t backoff_ms;
-    long pid; /* with seq, makes rate-limit entries unique */
+    char nonce[17]; /* random per store: with seq, unique window entries */
     unsigned long long seq;
     struct sg_buf cmd; /* the command being sent, as RESP */
 };
@@ -55,6 +56,12 @@ void sg_store_fail(struct sg_store *s, const char *what);
  * sg_store_argv. */
 redisReply *sg_store_eval(struct sg_store *s, enum sg_script_id id, int nkeys,
                           int argc, const char **argv, const size_t *lens);
+
+/* A member of a window log that no other request writes, on any worker
+ * or host: "MS:NONCE:SEQ" (at most 20 + 1 + 16 + 1 + 20 bytes: never
+ * cut, so entries of one millisecond never collide). */
+#define SG_MEMBER_MAX 64
+void sg_store_member(struct sg_store *s, int64_t now, char out[SG_MEMBER_MAX]);
 
 /* Copy a string reply into out[cap]; false if it is not a string or does
  * not fit. */

@@ -16,7 +16,8 @@ static const char *const mode_words[] = {"hit", "peek", "add"};
 int sg_store_limits(struct sg_store *s, int64_t now,
                     struct sg_limit_check *checks, int n)
 {
-    char nums[SG_LIMIT_CHECKS_MAX][3][24], nowbuf[24];
+    char nums[SG_LIMIT_CHECKS_MAX][2][24], nowbuf[24];
+    char members[SG_LIMIT_CHECKS_MAX][SG_MEMBER_MAX];
     const char *argv[SG_LIMIT_CHECKS_MAX * 5 + 1];
     int argc = 0;
     long long v[3];
@@ -32,11 +33,10 @@ int sg_store_limits(struct sg_store *s, int64_t now,
     for (int i = 0; i < n; i++) {
         snprintf(nums[i][0], 24, "%d", checks[i].limit);
         snprintf(nums[i][1], 24, "%lld", (long long)checks[i].window_ms);
-        snprintf(nums[i][2], 24, "%lld:%ld:%llu", (long long)now, s->pid,
-                 ++s->seq);
+        sg_store_member(s, now, members[i]);
         argv[argc++] = nums[i][0], argv[argc++] = nums[i][1];
         argv[argc++] = mode_words[checks[i].mode];
-        argv[argc++] = nums[i][2];
+        argv[argc++] = members[i];
     }
     if (!(r = sg_store_eval(s, SG_SCRIPT_RATELIMIT, n, argc, argv, NULL)))
         return SG_ESTORE;

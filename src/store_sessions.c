@@ -17,7 +17,6 @@
 #include "keys.h"
 #include "store_impl.h"
 
-#define SG_KNOWN_IP_TTL_MS "2592000000" /* 30 days */
 /* buf must be an array of at least SG_I64_STR_MAX bytes */
 #define I64(buf, v)                                                            \
     ((void)sizeof(char[sizeof(buf) >= SG_I64_STR_MAX ? 1 : -1]),               \
@@ -29,7 +28,7 @@ int sg_store_session_create(struct sg_store *s, const struct sg_session_new *n,
     const struct sg_session *ss = n->session;
     const char *prefix = s->cfg->key_prefix;
     char zset[SG_KEY_MAX], key[SG_KEY_MAX], spfx[SG_KEY_MAX];
-    char ips[SG_KEY_MAX];
+    char addrs[SG_KEY_MAX], known_ms[24];
     char now[24], exp[24], idle[24], max[24], rexp[24];
     long long ended;
     redisReply *r;
@@ -38,14 +37,15 @@ int sg_store_session_create(struct sg_store *s, const struct sg_session_new *n,
     if (sg_key_user_sessions(zset, prefix, n->uid) ||
         sg_key_session(key, prefix, n->uid, ss->id) ||
         sg_key_session_prefix(spfx, prefix, n->uid) ||
-        sg_key_known_ips(ips, prefix, n->uid))
+        sg_key_known_addrs(addrs, prefix, n->uid))
         return SG_EINVAL;
     I64(now, ss->created_at), I64(exp, ss->expires_at), I64(idle, n->idle_ms);
     I64(max, n->max_sessions), I64(rexp, n->refresh_exp);
+    I64(known_ms, SG_KNOWN_ADDR_MS);
     /* clang-format off */
     const char *argv[] = {
-        zset, key, ips,
-        now, exp, idle, max, spfx, ss->id, ss->ip, SG_KNOWN_IP_TTL_MS,
+        zset, key, addrs,
+        now, exp, idle, max, spfx, ss->id, n->addr, known_ms,
         "uid", n->uid, "created_at", now, "last_access", now,
         "expires_at", exp, "ip", ss->ip, "user_agent", ss->user_agent,
         "request_count", "1", "refresh_hash", n->refresh_hash,
@@ -65,8 +65,9 @@ int sg_store_refresh(struct sg_store *s, struct sg_refresh *rf)
 {
     const char *prefix = s->cfg->key_prefix;
     char key[SG_KEY_MAX], rot[SG_KEY_MAX], zset[SG_KEY_MAX], user[SG_KEY_MAX];
-    char now[24], idle[24], life[24];
-    long long status, rexp;
+    char now[24], idle[24], life[24], limit[24], window[24];
+    char member[SG_MEMBER_MAX];
+    long long status, rexp, remaining, reset;
     redisReply *r;
     int rc = SG_ESTORE;
 
@@ -76,17 +77,31 @@ int sg_store_refresh(struct sg_store *s, struct sg_refresh *rf)
         sg_key_user(user, prefix, rf->uid))
         return SG_EAUTH;
     I64(now, rf->now), I64(idle, rf->idle_ms), I64(life, rf->lifetime_ms);
+    I64(limit, rf->limit.key ? rf->limit.limit : 0);
+    I64(window, rf->limit.window_ms);
+    sg_store_member(s, rf->now, member);
+    /* clang-format off */
     const char *argv[] = {
-        key,          rot,  zset,   user, now, idle, rf->presented_hash,
-        rf->new_hash, life, rf->sid};
-    r = sg_store_eval(s, SG_SCRIPT_REFRESH, 4, (int)SG_ARRAY_LEN(argv), argv,
+        key, rot, zset, user, rf->limit.key ? rf->limit.key : key,
+        now, idle, rf->presented_hash, rf->new_hash, life, rf->sid,
+        limit, window, member};
+    /* clang-format on */
+    r = sg_store_eval(s, SG_SCRIPT_REFRESH, 5, (int)SG_ARRAY_LEN(argv), argv,
                       NULL);
     if (!r)
         return SG_ESTORE;
-    if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 5 &&
         sg_store_reply_int(r->element[0], &status) &&
-        sg_store_reply_int(r->element[2], &rexp)) {
-        rc = status == 1 ? SG_OK : status == -4 ? SG_EREUSED : SG_EAUTH;
+        sg_store_reply_int(r->element[2], &rexp) &&
+        sg_store_reply_int(r->element[3], &remaining) &&
+        sg_store_reply_int(r->element[4], &reset)) {
+        rc = status == 1    ? SG_OK
+             : status == -1 ? SG_ELIMIT
+             : status == -4 ? SG_EREUSED
+                            : SG_EAUTH;
+        rf->limit.allowed = status != -1;
+        rf->limit.remaining = remaining;
+        rf->limit.reset_ms = reset;
         if (rc == SG_OK &&
             !sg_store_reply_copy(r->element[1], rf->roles, sizeof(rf->roles)))
             rf->roles[0] = '\0';
@@ -213,7 +228,8 @@ int sg_store_auth(struct sg_store *s, enum sg_auth_op op,
                   struct sg_auth_call *c)
 {
     struct auth_keys k;
-    char now[24], idle[24], limit[24], window[24], member[48], extra[24];
+    char now[24], idle[24], limit[24], window[24], extra[24];
+    char member[SG_MEMBER_MAX];
     const char *argv[16];
     int argc = 0, nkeys = 5;
     redisReply *r;
@@ -228,8 +244,7 @@ int sg_store_auth(struct sg_store *s, enum sg_auth_op op,
     /* a unique entry in the window log, only read when there is a limit */
     member[0] = '\0';
     if (c->limit)
-        snprintf(member, sizeof(member), "%lld:%ld:%llu", (long long)c->now,
-                 s->pid, ++s->seq);
+        sg_store_member(s, c->now, member);
     argv[argc++] = k.session, argv[argc++] = k.revoked;
     argv[argc++] = k.zset, argv[argc++] = k.user, argv[argc++] = k.limit;
     if (c->target_uid) {
@@ -267,22 +282,4 @@ int sg_store_operator(struct sg_store *s, enum sg_auth_op op, const char *uid,
     c->idle_ms = s->cfg->session_idle_timeout * 1000;
     c->target_sid = target_sid;
     return sg_store_auth(s, op, c);
-}
-
-int sg_store_known_ip(struct sg_store *s, const char *uid, const char *ip,
-                      bool *known)
-{
-    char key[SG_KEY_MAX];
-    const char *argv[] = {"SISMEMBER", key, ip};
-    long long v = 0;
-    redisReply *r;
-
-    *known = false;
-    if (sg_key_known_ips(key, s->cfg->key_prefix, uid))
-        return SG_EINVAL;
-    if (!(r = sg_store_argv(s, 3, argv, NULL)))
-        return SG_ESTORE;
-    *known = sg_store_reply_int(r, &v) && v == 1;
-    freeReplyObject(r);
-    return SG_OK;
 }

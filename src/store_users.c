@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "keys.h"
 #include "store_impl.h"
 
@@ -96,6 +98,63 @@ int sg_store_user_by_email(struct sg_store *s, const char *email,
     found = sg_store_reply_copy(r, uid, sizeof(uid));
     freeReplyObject(r);
     return found ? sg_store_user_by_id(s, uid, u) : SG_ENOTFOUND;
+}
+
+/* One window's answer: allowed, remaining, reset from r[0..3). */
+static bool parse_window(redisReply *const *r, struct sg_limit_check *c)
+{
+    long long v[3];
+
+    for (int i = 0; i < 3; i++)
+        if (!sg_store_reply_int(r[i], &v[i]))
+            return false;
+    c->allowed = v[0] == 1, c->remaining = v[1], c->reset_ms = v[2];
+    return true;
+}
+
+int sg_store_signin(struct sg_store *s, struct sg_signin *si)
+{
+    const char *prefix = s->cfg->key_prefix;
+    char email[SG_KEY_MAX], head[SG_KEY_MAX], member[SG_MEMBER_MAX];
+    char now[24], ipl[24], ipw[24], acl[24], acw[24], known[24];
+    long long k;
+    redisReply *r, user;
+    int rc = SG_ESTORE;
+
+    if (sg_key_email(email, prefix, si->email) || sg_key_user_head(head, prefix))
+        return SG_EINVAL;
+    snprintf(now, sizeof(now), "%lld", (long long)si->now);
+    snprintf(ipl, sizeof(ipl), "%d", si->ip.key ? si->ip.limit : 0);
+    snprintf(ipw, sizeof(ipw), "%lld", (long long)si->ip.window_ms);
+    snprintf(acl, sizeof(acl), "%d", si->account.key ? si->account.limit : 0);
+    snprintf(acw, sizeof(acw), "%lld", (long long)si->account.window_ms);
+    snprintf(known, sizeof(known), "%lld", SG_KNOWN_ADDR_MS);
+    sg_store_member(s, si->now, member);
+    const char *argv[] = {si->ip.key ? si->ip.key : email,
+                          si->account.key ? si->account.key : email,
+                          email, now, ipl, ipw, member, acl, acw, head,
+                          si->addr, known};
+    if (!(r = sg_store_eval(s, SG_SCRIPT_SIGNIN, 3, (int)SG_ARRAY_LEN(argv),
+                            argv, NULL)))
+        return SG_ESTORE;
+    si->found = si->known = false;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 13 &&
+        parse_window(r->element, &si->ip) &&
+        parse_window(r->element + 3, &si->account) &&
+        sg_store_reply_int(r->element[6], &k)) {
+        /* the six user fields, read as the HMGET reply they came from */
+        user = (redisReply){.type = REDIS_REPLY_ARRAY, .elements = 6,
+                            .element = r->element + 7};
+        rc = parse_user(&user, &si->user);
+        si->found = rc == SG_OK;
+        si->known = si->found && k == 1;
+        if (rc == SG_ENOTFOUND)
+            rc = SG_OK;
+        if (r->element[12]->type == REDIS_REPLY_STRING) /* the hash */
+            OPENSSL_cleanse(r->element[12]->str, r->element[12]->len);
+    }
+    freeReplyObject(r);
+    return rc;
 }
 
 int sg_store_user_set(struct sg_store *s, const char *uid, const char *field,

@@ -23,21 +23,14 @@ local function end_session(prefix, sid)
   redis.call('ZREM', KEYS[3], sid)
 end
 
--- Sliding-window log: the exact number of requests in the last window.
--- Returns allowed, remaining, reset (ms when the oldest entry leaves).
+-- The route's window (window() is window.lua's, prepended to this file).
+-- Returns allowed, remaining, reset.
 local function rate_limit()
   local limit = tonumber(ARGV[5])
   if limit == 0 then return true, -1, 0 end
-  local window = tonumber(ARGV[6])
-  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now - window)
-  local count = redis.call('ZCARD', KEYS[5])
-  local oldest = redis.call('ZRANGE', KEYS[5], 0, 0, 'WITHSCORES')
-  local reset = now + window
-  if oldest[2] then reset = tonumber(oldest[2]) + window end
-  if count >= limit then return false, 0, reset end
-  redis.call('ZADD', KEYS[5], now, ARGV[7])
-  redis.call('PEXPIRE', KEYS[5], window)
-  return true, limit - count - 1, reset
+  local allowed, remaining, reset =
+    window(KEYS[5], now, limit, tonumber(ARGV[6]), 'hit', ARGV[7])
+  return allowed == 1, remaining, reset
 end
 
 -- The session's expires_at (ms) and request count if the token is not

@@ -2,25 +2,36 @@
 -- be the session's current one; a hash found among the session's rotated
 -- ones means a stolen token was replayed, so the session ends.
 -- KEYS[1] session hash  KEYS[2] rotated-hash set  KEYS[3] user's zset
--- KEYS[4] user hash
+-- KEYS[4] user hash  KEYS[5] the refresh window (ratelimit_refresh)
 -- ARGV[1] now (ms)  ARGV[2] idle timeout (ms)  ARGV[3] presented hash
 -- ARGV[4] new hash  ARGV[5] refresh lifetime (ms)  ARGV[6] session id
--- Returns {status, roles, refresh_exp}: 1 rotated, 0 unknown or ended,
--- -4 reused (session ended), -5 refresh token expired.
+-- ARGV[7] window limit (0: none)  ARGV[8] window (ms)  ARGV[9] member
+-- Returns {status, roles, refresh_exp, remaining, reset}: 1 rotated, 0
+-- unknown or ended, -1 rate limited, -4 reused (session ended), -5
+-- refresh token expired; remaining -1 when the window was not reached.
+-- The window counts only refreshes whose token matched: one who merely
+-- knows a session id cannot use up its budget (window() is window.lua's).
 local now = tonumber(ARGV[1])
 local s = redis.call('HMGET', KEYS[1], 'refresh_hash', 'expires_at',
                      'refresh_exp')
 local exp = tonumber(s[2])
-if not s[1] or not exp or now >= exp then return {0, '', 0} end
+if not s[1] or not exp or now >= exp then return {0, '', 0, -1, 0} end
 if s[1] ~= ARGV[3] then
   if redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 1 then
     redis.call('DEL', KEYS[1], KEYS[2])
     redis.call('ZREM', KEYS[3], ARGV[6])
-    return {-4, '', 0}
+    return {-4, '', 0, -1, 0}
   end
-  return {0, '', 0}
+  return {0, '', 0, -1, 0}
 end
-if now >= tonumber(s[3]) then return {-5, '', 0} end
+if now >= tonumber(s[3]) then return {-5, '', 0, -1, 0} end
+local remaining, reset = -1, 0
+if tonumber(ARGV[7]) > 0 then
+  local allowed
+  allowed, remaining, reset = window(KEYS[5], now, tonumber(ARGV[7]),
+                                     tonumber(ARGV[8]), 'hit', ARGV[9])
+  if allowed == 0 then return {-1, '', 0, remaining, reset} end
+end
 local refresh_exp = math.min(now + tonumber(ARGV[5]), exp)
 local ttl = math.min(tonumber(ARGV[2]), exp - now)
 redis.call('SADD', KEYS[2], ARGV[3])
@@ -32,4 +43,4 @@ redis.call('PEXPIRE', KEYS[1], ttl)
 -- it, so verify's touch need not renew this key on every request
 redis.call('PEXPIRE', KEYS[2], exp - now)
 local roles = redis.call('HGET', KEYS[4], 'roles') or ''
-return {1, roles, refresh_exp}
+return {1, roles, refresh_exp, remaining, reset}

@@ -2,10 +2,11 @@
 -- user's zset are pruned and, past max_sessions_per_user, the oldest
 -- sessions are ended.
 -- KEYS[1] user's session zset  KEYS[2] the new session hash
--- KEYS[3] the user's known sign-in IPs (see ratelimit_signin_failure)
+-- KEYS[3] the user's known sign-in addresses, a zset of address -> last
+--         sign-in (ms), each entry ageing on its own (see signin.lua)
 -- ARGV[1] now (ms)  ARGV[2] expires_at (ms)  ARGV[3] idle timeout (ms)
 -- ARGV[4] max sessions  ARGV[5] session key prefix  ARGV[6] session id
--- ARGV[7] client IP  ARGV[8] how long to remember it (ms)
+-- ARGV[7] client address (bucket)  ARGV[8] how long to remember it (ms)
 -- ARGV[9..] field/value pairs of the session hash
 -- Returns the number of sessions ended to make room.
 local now, exp = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -17,7 +18,8 @@ for _, sid in ipairs(redis.call('ZRANGE', zset, 0, -1)) do
   end
 end
 redis.call('HSET', KEYS[2], unpack(ARGV, 9))
-redis.call('SADD', KEYS[3], ARGV[7])
+redis.call('ZADD', KEYS[3], now, ARGV[7])
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[8]))
 redis.call('PEXPIRE', KEYS[3], ARGV[8])
 redis.call('PEXPIRE', KEYS[2], math.min(tonumber(ARGV[3]), exp - now))
 redis.call('ZADD', zset, now, ARGV[6])

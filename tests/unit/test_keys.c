@@ -21,8 +21,10 @@ int main(void)
     TAP_IS_STR(k, "sg:{u:u1}:s:s1:rt", "rotated refresh hashes");
     sg_key_revoked(k, "sg:", "u1", "j1");
     TAP_IS_STR(k, "sg:{u:u1}:rv:j1", "revoked jti");
-    sg_key_known_ips(k, "sg:", "u1");
-    TAP_IS_STR(k, "sg:{u:u1}:ips", "known IPs");
+    sg_key_known_addrs(k, "sg:", "u1");
+    TAP_IS_STR(k, "sg:{u:u1}:addrs", "known addresses");
+    sg_key_user_head(k, "sg:");
+    TAP_IS_STR(k, "sg:{u:", "head of a user's keys");
     sg_key_email(k, "app:", "a@b.co");
     TAP_IS_STR(k, "app:email:a@b.co", "email index, other prefix");
     sg_key_users(k, "sg:");
