@@ -155,9 +155,9 @@ void sg_app_handle(struct sg_ctx *ctx, struct sg_request *req,
         authorize(ctx, req, res);
         return;
     }
-    if (!sg_router_path(req->request_uri,
-                        ctx->cfg->mount ? ctx->cfg->mount : req->script_name,
-                        req->path_info, &req->path, &req->path_len)) {
+    req->mount = ctx->cfg->mount ? ctx->cfg->mount : req->script_name;
+    if (!sg_router_path(req->request_uri, req->mount, req->path_info,
+                        &req->path, &req->path_len)) {
         sg_response_error(res, SG_API_NOT_FOUND, "No such route.", NULL);
         return;
     }

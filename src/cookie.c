@@ -7,12 +7,43 @@
 
 const char *sg_cookie_name(const struct sg_config *cfg, enum sg_cookie which)
 {
+    /* __Host- requires Path=/ (RFC 6265bis 4.1.3.2); the refresh cookie is
+     * scoped to its route, so it takes __Secure- */
     static const char *const names[2][2] = {
         {"sg_access", "sg_refresh"},
-        {"__Host-sg_access", "__Host-sg_refresh"},
+        {"__Host-sg_access", "__Secure-sg_refresh"},
     };
 
     return names[cfg->cookie_secure ? 1 : 0][which];
+}
+
+const char *sg_cookie_legacy_refresh(const struct sg_config *cfg)
+{
+    return cfg->cookie_secure ? "__Host-sg_refresh" : NULL;
+}
+
+/* The Path of a token cookie: / for the access token, which protected
+ * locations anywhere on the site read; the refresh route alone for the
+ * refresh token, so no other application on the site ever receives it.
+ * A mount that could not stand in an attribute (';', controls) falls
+ * back to the route under / rather than break the header. */
+static void cookie_path(char *out, size_t outlen, const char *mount,
+                        enum sg_cookie which)
+{
+    static const char refresh_route[] = "/auth/refresh";
+    size_t len = mount ? strlen(mount) : 0;
+
+    if (which == SG_COOKIE_ACCESS) {
+        snprintf(out, outlen, "/");
+        return;
+    }
+    if (len && (len > 256 ||
+                strspn(mount, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                              "0123456789-._~!$&'()*+,=:@/") != len))
+        len = 0;
+    while (len && mount[len - 1] == '/')
+        len--;
+    snprintf(out, outlen, "%.*s%s", (int)len, len ? mount : "", refresh_route);
 }
 
 int sg_cookie_find(const char *header, const char *name, const char **value,
@@ -38,13 +69,31 @@ int sg_cookie_find(const char *header, const char *name, const char **value,
 }
 
 void sg_cookie_set(struct sg_response *res, const struct sg_config *cfg,
-                   enum sg_cookie which, const char *value, int64_t max_age)
+                   const char *mount, enum sg_cookie which, const char *value,
+                   int64_t max_age)
 {
+    char path[300];
+
+    cookie_path(path, sizeof(path), mount, which);
     sg_response_headerf(res, "Set-Cookie",
-                        "%s=%s; Path=/; Max-Age=%lld; HttpOnly;%s SameSite=Lax",
-                        sg_cookie_name(cfg, which), value,
+                        "%s=%s; Path=%s; Max-Age=%lld; HttpOnly;%s SameSite=Lax",
+                        sg_cookie_name(cfg, which), value, path,
                         (long long)(max_age > 0 ? max_age : 0),
                         cfg->cookie_secure ? " Secure;" : "");
+}
+
+void sg_cookie_clear_legacy(struct sg_response *res,
+                            const struct sg_config *cfg,
+                            const struct sg_request *req)
+{
+    const char *name = sg_cookie_legacy_refresh(cfg), *v;
+    size_t n;
+
+    if (name && req->cookie && sg_cookie_find(req->cookie, name, &v, &n) == 0)
+        sg_response_headerf(res, "Set-Cookie",
+                            "%s=; Path=/; Max-Age=0; HttpOnly; Secure; "
+                            "SameSite=Lax",
+                            name);
 }
 
 /* The scheme://host[:port] part of a URL, or of this request's site. */

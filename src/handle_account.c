@@ -219,10 +219,11 @@ static int token_pair(struct sg_ctx *ctx, struct sg_request *req,
         json_object_new_int64((refresh_exp - req->now_ms) / 1000));
     json_object_object_add(d, "session_id", json_object_new_string(sid));
     if (ctx->cfg->cookie_auth) {
-        sg_cookie_set(res, ctx->cfg, SG_COOKIE_ACCESS, access,
+        sg_cookie_set(res, ctx->cfg, req->mount, SG_COOKIE_ACCESS, access,
                       claims.exp - claims.iat);
-        sg_cookie_set(res, ctx->cfg, SG_COOKIE_REFRESH, refresh,
+        sg_cookie_set(res, ctx->cfg, req->mount, SG_COOKIE_REFRESH, refresh,
                       (refresh_exp - req->now_ms) / 1000);
+        sg_cookie_clear_legacy(res, ctx->cfg, req);
     }
     free(access);
     sg_response_header(res, "X-Session-ID", sid);
@@ -460,8 +461,11 @@ int sg_handle_refresh(struct sg_ctx *ctx, struct sg_request *req,
     /* the body's token, else (cookie_auth) the refresh cookie */
     found = sg_request_json_string(req, "refresh_token", 4096, &tok, &len);
     if (found == SG_ENOTFOUND && cfg->cookie_auth && req->cookie &&
-        sg_cookie_find(req->cookie, sg_cookie_name(cfg, SG_COOKIE_REFRESH),
-                       &tok, &len) == SG_OK) {
+        (sg_cookie_find(req->cookie, sg_cookie_name(cfg, SG_COOKIE_REFRESH),
+                        &tok, &len) == SG_OK ||
+         (sg_cookie_legacy_refresh(cfg) &&
+          sg_cookie_find(req->cookie, sg_cookie_legacy_refresh(cfg), &tok,
+                         &len) == SG_OK))) {
         from_cookie = true;
         found = SG_OK;
     }

@@ -25,8 +25,9 @@ int sg_handle_signout(struct sg_ctx *ctx, struct sg_request *req,
     if (!sg_auth_run(ctx, req, res, SG_OP_SIGNOUT, &c))
         return SG_OK;
     if (ctx->cfg->cookie_auth) {
-        sg_cookie_set(res, ctx->cfg, SG_COOKIE_ACCESS, "", 0);
-        sg_cookie_set(res, ctx->cfg, SG_COOKIE_REFRESH, "", 0);
+        sg_cookie_set(res, ctx->cfg, req->mount, SG_COOKIE_ACCESS, "", 0);
+        sg_cookie_set(res, ctx->cfg, req->mount, SG_COOKIE_REFRESH, "", 0);
+        sg_cookie_clear_legacy(res, ctx->cfg, req);
     }
     if (!(data = json_object_new_object()))
         return SG_ENOMEM;

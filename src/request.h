@@ -24,6 +24,7 @@ struct sg_request {
     size_t path_len;
     const char *path_info;   /* PATH_INFO (decoded by the server) */
     const char *script_name; /* SCRIPT_NAME: the mount, unless configured */
+    const char *mount;       /* the mount routed under (set by the app) */
     const char *query;       /* "" when none */
     const char *content_type;
     const char *authorization;

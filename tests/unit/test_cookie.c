@@ -26,11 +26,33 @@ int main(void)
     TAP_IS_STR(sg_cookie_name(cfg, SG_COOKIE_ACCESS), "__Host-sg_access",
                "secure name");
     sg_response_init(&res);
-    sg_cookie_set(&res, cfg, SG_COOKIE_REFRESH, "r", 60);
+    sg_cookie_set(&res, cfg, "/api/v1", SG_COOKIE_REFRESH, "r", 60);
     TAP_IS_STR(res.headers.data,
-               "Set-Cookie: __Host-sg_refresh=r; Path=/; Max-Age=60; "
+               "Set-Cookie: __Secure-sg_refresh=r; Path=/api/v1/auth/refresh; "
+               "Max-Age=60; HttpOnly; Secure; SameSite=Lax\r\n",
+               "refresh cookie: only its route receives it");
+    sg_response_reset(&res);
+    sg_cookie_set(&res, cfg, "/api/v1", SG_COOKIE_ACCESS, "a", 60);
+    TAP_IS_STR(res.headers.data,
+               "Set-Cookie: __Host-sg_access=a; Path=/; Max-Age=60; "
                "HttpOnly; Secure; SameSite=Lax\r\n",
-               "Set-Cookie attributes");
+               "access cookie: the whole site");
+    sg_response_reset(&res);
+    sg_cookie_set(&res, cfg, NULL, SG_COOKIE_REFRESH, "", 0);
+    TAP_OK(strstr(res.headers.data, "Path=/auth/refresh; Max-Age=0;") != NULL,
+           "no mount: the route under /");
+    sg_response_reset(&res);
+    sg_cookie_set(&res, cfg, "/a;b", SG_COOKIE_REFRESH, "", 0);
+    TAP_OK(strstr(res.headers.data, "Path=/auth/refresh; Max-Age=0;") != NULL,
+           "a mount that cannot stand in the attribute is not written");
+    sg_response_reset(&res);
+    req.cookie = "__Host-sg_refresh=old";
+    sg_cookie_clear_legacy(&res, cfg, &req);
+    TAP_IS_STR(res.headers.data,
+               "Set-Cookie: __Host-sg_refresh=; Path=/; Max-Age=0; HttpOnly; "
+               "Secure; SameSite=Lax\r\n",
+               "the pre-scope refresh cookie is cleared");
+    req.cookie = NULL;
     cfg->cookie_secure = false;
     TAP_IS_STR(sg_cookie_name(cfg, SG_COOKIE_ACCESS), "sg_access",
                "no __Host- without Secure");
