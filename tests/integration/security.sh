@@ -363,7 +363,6 @@ def cmd_tokens(a):
     add("header a JSON array", b64u(b"[]") + "." + p_real + "." + s_real)
     add("utf-8 bytes in the token", h_real + "." + p_real + "." + s_real[:-1] + "\u00e9")
     # a large token (about 4 KB, under the servers' header limits)
-    add("a 4 KB token", real_signed(hdr(), with_claims(pad="x" * 2800)))
     add("a 4 KB token signed by an attacker", jwt(hdr(alg="HS256"), with_claims(pad="x" * 2800), "HS256", b"k" * 32))
 
     # every cut of the real token
@@ -903,7 +902,7 @@ test_utf8() {
     api_register "$e" "$API_PASSWORD" "$name" || { fail "register with a multi-byte name"; return; }
     assertEquals "register echoes the name" "$name" "$(sg_json .data.user.name)"
     assert_strict_json "register"
-    api_signin "$e" -A $'bad\xff\xfe agent \xc3' || { fail "sign-in with an invalid UTF-8 User-Agent"; return; }
+    api_signin "$e" "$API_PASSWORD" -A $'bad\xff\xfe agent \xc3' || { fail "sign-in with an invalid UTF-8 User-Agent"; return; }
     tok=$API_TOKEN
     api_auth "$tok" GET /auth/me
     assertEquals "/auth/me: the name" "$name" "$(sg_json '.data.user.name // .data.name')"
