@@ -6,7 +6,7 @@ set -eu
 PACKAGES="build-essential autoconf automake pkg-config
   libfcgi-dev libfcgi-bin libhiredis-dev libjwt-dev libssl-dev
   libjson-c-dev libpcre2-dev
-  redis-server lighttpd apache2 libapache2-mod-fcgid nginx spawn-fcgi
+  redis-server lighttpd lighttpd-modules-lua apache2 libapache2-mod-fcgid nginx spawn-fcgi
   shunit2 curl jq wrk procps iproute2 openssl fcgiwrap chromium"
 # The browser test needs node 20 or later with npm. Machines that already
 # have one (the project's CI image does) keep it: Debian's npm package

@@ -62,6 +62,7 @@ PROD_RUN=/run/sessiongate
 PROD_WWW=/usr/local/share/sessiongate/www
 PROD_PRIVATE=/var/www/private
 PROD_FCGIWRAP=/run/fcgiwrap.socket
+PROD_LUA=/usr/local/share/sessiongate/lighttpd
 
 die() { echo "stack.sh: $*" >&2; exit 1; }
 usage() {
@@ -206,6 +207,7 @@ render_shipped() {
     text=${text//$PROD_BIN/$APP_BIN}
     text=${text//$PROD_RUN/$D/run}
     text=${text//$PROD_WWW/$SITE_WWW}
+    text=${text//$PROD_LUA/$D/lighttpd-lua}
     text=${text//$PROD_PRIVATE/$SITE_PRIVATE}
     text=${text//$PROD_FCGIWRAP/$D/run/fcgiwrap.sock}
     printf '%s\n' "$text" >"$out" || die "cannot write $out"
@@ -311,7 +313,12 @@ redis_stop() {
 start_lighttpd() {
     render "$TEMPLATES/lighttpd.conf.in" "$D/lighttpd.conf"
     render_shipped lighttpd/sessiongate.conf "$D/lighttpd-sessiongate.conf" \
-        $PROD_BIN $PROD_CONF $PROD_RUN $PROD_WWW $PROD_PRIVATE
+        $PROD_BIN $PROD_CONF $PROD_RUN $PROD_WWW $PROD_PRIVATE $PROD_LUA
+    # its mod_magnet scripts, where lighttpd's user can read them
+    rm -rf "$D/lighttpd-lua"
+    mkdir -p "$D/lighttpd-lua"
+    cp "$TOP"/lighttpd/*.lua "$D/lighttpd-lua/" || die "cannot copy lighttpd/*.lua"
+    chmod -R a+rX "$D/lighttpd-lua"
     # lighttpd opens its error log after dropping to server.username
     : >>"$D/lighttpd-error.log"
     [ -n "$APP_CHOWN" ] && chown "$APP_CHOWN" "$D/lighttpd-error.log"
