@@ -40,6 +40,7 @@
 #include "log.h"
 #include "password.h"
 #include "store.h"
+#include "utf8.h"
 
 #ifndef SG_SYSCONFDIR
 #define SG_SYSCONFDIR "/etc"
@@ -329,12 +330,11 @@ static int parse_email(struct cli *c, const char *arg,
 static int parse_name(const char *arg, char out[SG_NAME_MAX + 1])
 {
     size_t len = arg ? strlen(arg) : 0;
-    bool controls = false;
 
-    for (size_t i = 0; i < len; i++)
-        controls |= (unsigned char)arg[i] < 0x20 || arg[i] == 0x7f;
-    if (controls || len > SG_NAME_MAX)
-        return fail("a name is at most %d bytes, without control characters",
+    /* the rule of the register route: what is stored is shown as JSON */
+    if (len > SG_NAME_MAX || !sg_utf8_is_text(arg ? arg : "", len))
+        return fail("a name is UTF-8 text of at most %d bytes, without "
+                    "control characters",
                     SG_NAME_MAX);
     memcpy(out, arg ? arg : "", len + 1);
     return 0;

@@ -68,9 +68,10 @@ static bool body_name(const struct sg_request *req, struct sg_response *res,
     out[0] = '\0';
     if (rc == SG_ENOTFOUND)
         return true;
-    if (rc == SG_OK && (sg_utf8_sanitize(out, SG_NAME_MAX + 1, s, len) != len ||
-                        memcmp(out, s, len) != 0))
+    if (rc == SG_OK && !sg_utf8_is_text(s, len))
         rc = SG_EINVAL;
+    if (rc == SG_OK)
+        memcpy(out, s, len + 1);
     if (rc != SG_OK) {
         out[0] = '\0';
         sg_response_error(res, SG_API_BAD_REQUEST,

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/crypto.h>
+
 #include "crypto.h"
 #include "request.h"
 #include "utf8.h"
@@ -380,6 +382,18 @@ int sg_request_json_string(const struct sg_request *req, const char *name,
 
 void sg_request_release(struct sg_request *req)
 {
+    /* The top-level strings are the request's fields, passwords and
+     * refresh tokens among them: wipe them before json-c frees them.
+     * json-c owns the bytes; they are ours to zero, the object dying. */
+    if (req->json) {
+        json_object_object_foreach(req->json, key, v)
+        {
+            (void)key;
+            if (json_object_is_type(v, json_type_string))
+                OPENSSL_cleanse((char *)json_object_get_string(v),
+                                (size_t)json_object_get_string_len(v));
+        }
+    }
     json_object_put(req->json);
     req->json = NULL;
 }

@@ -117,7 +117,8 @@ int sg_request_parse_json(struct sg_request *req, const char **why);
 int sg_request_json_string(const struct sg_request *req, const char *name,
                            size_t max, const char **out, size_t *len);
 
-/* Release what the request owns (the parsed body). */
+/* Release what the request owns (the parsed body), wiping its top-level
+ * strings (passwords, refresh tokens) first. */
 void sg_request_release(struct sg_request *req);
 
 #endif

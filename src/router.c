@@ -206,7 +206,9 @@ static bool path_is_plain(const char *p, size_t len)
         unsigned char c = i < len ? (unsigned char)p[i] : '/';
         size_t n = i - seg;
 
-        if (c == '%' || c == '\\' || c < 0x20 || c == 0x7f)
+        /* '?' and '#' can only be decoded escapes (PATH_INFO) */
+        if (c == '%' || c == '?' || c == '#' || c == '\\' || c < 0x20 ||
+            c == 0x7f)
             return false;
         if (c != '/')
             continue;

@@ -57,7 +57,8 @@ void sg_router_free(struct sg_router *r);
  * "/sessions": routing on what the client wrote is what keeps a request on
  * the route it names. false (answer 404) when uri is outside the mount, or
  * the route path does not start with '/' or holds a percent-escape, a
- * control byte, a backslash, an empty segment (a single trailing '/' is
+ * '?' or '#' (from PATH_INFO: decoded escapes), a control byte, a
+ * backslash, an empty segment (a single trailing '/' is
  * allowed) or a "." or ".." segment. On true *path (borrowed from uri or
  * path_info) and *len are set. */
 bool sg_router_path(const char *uri, const char *mount, const char *path_info,

@@ -92,6 +92,19 @@ static bool is_control(const unsigned char *p, size_t n)
            (n == 2 && p[0] == 0xc2 && p[1] <= 0x9f);
 }
 
+bool sg_utf8_is_text(const char *s, size_t len)
+{
+    size_t i = 0, n;
+    bool ok = true;
+
+    while (ok && i < len) {
+        n = sg_utf8_next(s + i, len - i, &ok);
+        ok = ok && !is_control((const unsigned char *)s + i, n);
+        i += n;
+    }
+    return ok;
+}
+
 size_t sg_utf8_sanitize(char *out, size_t outsize, const char *in,
                         size_t inlen)
 {

@@ -29,6 +29,11 @@ bool sg_utf8_valid(const char *s, size_t len);
  * replacement and 'a', "\xc0\xaf" is two replacements. */
 size_t sg_utf8_next(const char *s, size_t len, bool *well_formed);
 
+/* Whether s[0..len) is text that sg_utf8_sanitize would leave as it is:
+ * well-formed UTF-8 without control characters. For fields a person
+ * names, such as a user's name. */
+bool sg_utf8_is_text(const char *s, size_t len);
+
 /* Copy in[0..inlen) into out[0..outsize) as well-formed UTF-8 without
  * control characters, for untrusted text that is stored and shown later
  * (a User-Agent header): each ill-formed subpart and each control

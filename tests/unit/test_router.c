@@ -114,6 +114,10 @@ static void test_route_path(void)
            "a dot inside a segment is just a character");
     TAP_OK(path_of(NULL, NULL, "/x/../health", NULL),
            "PATH_INFO is held to the same rules");
+    TAP_OK(path_of(NULL, NULL, "/health#x", NULL),
+           "a '#' in PATH_INFO was an escape");
+    TAP_OK(path_of(NULL, NULL, "/health?x", NULL),
+           "a '?' in PATH_INFO was an escape");
 }
 
 /* Everything holds with JIT-compiled patterns (workers) and without

@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "request.h"
 #include "response.h"
 #include "store_impl.h"
 #include "tap.h"
@@ -52,6 +53,30 @@ static void test_response(void)
     sg_response_free(&res);
 }
 
+/* The parsed body: its top-level strings (the password) are wiped when
+ * the request is released. A reference held here keeps the object alive
+ * to look at it afterwards. */
+static void test_request(void)
+{
+    char body[] = "{\"email\":\"a@example.com\",\"password\":"
+                  "\"correct horse battery staple\"}";
+    struct sg_request req = {0};
+    const char *why = NULL, *pw;
+    json_object *keep, *v;
+
+    req.body = body, req.body_len = strlen(body);
+    TAP_IS_INT(sg_request_parse_json(&req, &why), SG_OK, "body parses");
+    keep = json_object_get(req.json);
+    json_object_object_get_ex(keep, "password", &v);
+    pw = json_object_get_string(v);
+    TAP_IS_STR(pw, secret, "the password is in the parsed body");
+    sg_request_release(&req);
+    TAP_OK(req.json == NULL, "released");
+    TAP_OK(!holds_secret(pw, sizeof(secret)),
+           "the password was wiped on release");
+    json_object_put(keep);
+}
+
 /* The Redis command buffer: a password hash sent with HSET (passwd,
  * register) must not stay in it, whether or not Redis answered. */
 static void test_store(void)
@@ -81,6 +106,7 @@ int main(void)
 {
     test_buf();
     test_response();
+    test_request();
     test_store();
     return tap_done();
 }
