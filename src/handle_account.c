@@ -377,22 +377,29 @@ int sg_handle_signin(struct sg_ctx *ctx, struct sg_request *req,
                       ip_key, account_key);
     if (rc != SG_OK)
         goto out;
-    if (si.ip.key)
-        sg_ratelimit_headers(res, si.ip.limit, si.ip.remaining, si.ip.reset_ms);
     if (si.ip.key && !si.ip.allowed) {
+        sg_ratelimit_headers(res, si.ip.limit, si.ip.remaining, si.ip.reset_ms);
         rc = sg_ratelimit_refuse(res, req->now_ms, si.ip.reset_ms);
         goto out;
     }
     if (!body_string(req, res, "email", 4096, &email, &email_len) ||
-        !body_string(req, res, "password", 1 << 20, &pw, &pw_len))
+        !body_string(req, res, "password", 1 << 20, &pw, &pw_len)) {
+        if (si.ip.key)
+            sg_ratelimit_headers(res, si.ip.limit, si.ip.remaining,
+                                 si.ip.reset_ms);
         goto out;
+    }
     rc = check_password(ctx, &si, pw, pw_len, &rehash);
     locked = si.account.key && !si.account.allowed;
     if (locked && !(rc == SG_OK && si.known)) {
         /* a locked window is not added to: it stays bounded */
         sg_ratelimit_headers(res, si.account.limit, 0, si.account.reset_ms);
         rc = sg_ratelimit_refuse(res, req->now_ms, si.account.reset_ms);
-    } else if (rc != SG_OK) {
+        goto out;
+    }
+    if (si.ip.key)
+        sg_ratelimit_headers(res, si.ip.limit, si.ip.remaining, si.ip.reset_ms);
+    if (rc != SG_OK) {
         count_failure(ctx, req, &si);
         rc = sg_response_error(res, SG_API_INVALID_CREDENTIALS, NULL, NULL);
     } else {
