@@ -53,10 +53,7 @@ verify_is() { [ "$(verify_status "$2")" = "$1" ]; }
 # a minute into the past, as if the window had passed (no sleeping).
 age_user_window() {
     local sub key sock=$SG_DIR/redis.sock
-    local p
-    p=$(cut -d. -f2 <<<"$1" | tr '_-' '/+')
-    while [ $((${#p} % 4)) != 0 ]; do p="$p="; done
-    sub=$(base64 -d <<<"$p" 2>/dev/null | jq -r .sub)
+    sub=$(jwt_part "$1" 2 | jq -r .sub)
     key="${API_REDIS_PREFIX}{u:$sub}:rl:user"
     redis-cli -s "$sock" EVAL "for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do redis.call('ZINCRBY', KEYS[1], -60000, m) end return 1" 1 "$key" >/dev/null
 }
