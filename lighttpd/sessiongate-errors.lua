@@ -11,7 +11,8 @@
 -- or other module has run; this hook runs for every response, just before
 -- its headers go out. For a response under MOUNT with an error status that
 -- sessiongate did not write (its answers are application/json already),
--- the body is replaced by the envelope, the headers set to the API's.
+-- the body is replaced by the envelope, the headers set to the API's
+-- (Content-Type, Cache-Control, X-Content-Type-Options, X-Request-ID).
 -- Requests whose target lighttpd could not read at all (a 431 with an
 -- overlong request line) get the envelope too: they might be for the API.
 -- Other responses pass untouched.
@@ -66,5 +67,18 @@ r.resp_header["Content-Type"] = "application/json; charset=utf-8"
 r.resp_header["Cache-Control"] = "no-store"
 r.resp_header["X-Content-Type-Options"] = "nosniff"
 if e[1] == "UPSTREAM_UNAVAILABLE" then r.resp_header["Retry-After"] = "5" end
+-- sessiongate sets X-Request-ID on each of its answers; lighttpd's own
+-- get a random one (for logs and support requests, not a secret).
+if not r.resp_header["X-Request-ID"] then
+    local ok, id = pcall(function()
+        local c = lighty.c
+        return string.format("%08x%08x%08x%08x", c.rand() & 0xffffffff,
+            c.rand() & 0xffffffff, c.rand() & 0xffffffff, c.rand() & 0xffffffff)
+    end)
+    if not ok then
+        id = string.format("%08x%08x", math.random(0, 0x7fffffff), os.time())
+    end
+    r.resp_header["X-Request-ID"] = id
+end
 -- Returning the status marks the new body complete (Content-Length).
 return status

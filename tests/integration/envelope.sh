@@ -15,7 +15,8 @@
 # 404, nginx's and lighttpd's 400), an overlong request line, a malformed
 # header, TRACE, sessiongate unreachable (nginx). Every answer must be the
 # envelope: the status, Content-Type application/json; charset=utf-8,
-# Cache-Control no-store, X-Content-Type-Options nosniff, a body that is
+# Cache-Control no-store, X-Content-Type-Options nosniff, a sane
+# X-Request-ID, a body that is
 # JSON with success false, an UPPER_SNAKE error.code and a message. The
 # envelope-<server>.sh wrappers set SG_SERVER.
 #
@@ -75,6 +76,7 @@ assert_envelope() {
     assertEquals "$what: Content-Type" 'application/json; charset=utf-8' "$(hdr Content-Type)"
     assertEquals "$what: Cache-Control" 'no-store' "$(hdr Cache-Control)"
     assertEquals "$what: X-Content-Type-Options" 'nosniff' "$(hdr X-Content-Type-Options)"
+    [[ $(hdr X-Request-ID) =~ $REQUEST_ID_RE ]] || fail "$what: X-Request-ID '$(hdr X-Request-ID)' is not sane"
     got=$(sg_json '[.success, (.error.code | type), (.error.message | type)] | map(tostring) | join(" ")')
     assertEquals "$what: success, error.code and error.message types (body: ${SG_BODY:0:200})" \
         "false string string" "$got"
