@@ -157,8 +157,13 @@ const char *sg_client_ip_of(const struct sg_proxies *p, const char *remote,
 const char *sg_client_bucket_of(const char *ip, int v6_bits, char *out,
                                 size_t outlen)
 {
+    /* IPv4 written as IPv6: mapped (RFC 4291 2.5.5.2) and the NAT64
+     * well-known prefix (RFC 6052 2.1), where each IPv4 client behind the
+     * gateway is its own host */
     static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0,
                                              0, 0, 0, 0, 0xff, 0xff};
+    static const unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0,
+                                            0, 0,    0,    0,    0, 0};
     unsigned char a[16];
     char text[INET6_ADDRSTRLEN];
     int family;
@@ -166,7 +171,8 @@ const char *sg_client_bucket_of(const char *ip, int v6_bits, char *out,
     snprintf(out, outlen, "%s", ip);
     if (!parse_addr(ip, strlen(ip), &family, a))
         return out;
-    if (family == AF_INET6 && memcmp(a, mapped, sizeof(mapped)) == 0) {
+    if (family == AF_INET6 && (memcmp(a, mapped, sizeof(mapped)) == 0 ||
+                               memcmp(a, nat64, sizeof(nat64)) == 0)) {
         inet_ntop(AF_INET, a + 12, out, (socklen_t)outlen);
         return out;
     }

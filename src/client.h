@@ -33,7 +33,8 @@ const char *sg_client_ip_of(const struct sg_proxies *p, const char *remote,
  * an IPv6 address cut to its first v6_bits bits and written as a block
  * ("2001:db8:1:2::/64"): one host owns a whole /64, so counting single
  * IPv6 addresses would give it 2^64 budgets. Anything that is not an
- * address (a server that passes none) is kept as it is. */
+ * address (a server that passes none) is kept as it is. The NAT64
+ * well-known prefix 64:ff9b::/96 counts as the IPv4 address it embeds. */
 const char *sg_client_bucket_of(const char *ip, int v6_bits, char *out,
                                 size_t outlen);
 

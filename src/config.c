@@ -669,14 +669,15 @@ static const char *check_mount(const char *value)
 {
     static const char expected[] =
         "expected a path such as /api/v1: '/' and then segments of "
-        "letters, digits and -._~!$&'()*+,;=:@, without a trailing '/'";
+        "letters, digits and -._~!$&'()*+,=:@, without a trailing '/'";
     const char *p = value;
 
     if (*p != '/' || strlen(value) > 256)
         return expected;
     while (*p == '/') {
+        /* no ';': the mount also goes into the refresh cookie's Path */
         size_t n = strspn(++p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu"
-                               "vwxyz0123456789-._~!$&'()*+,;=:@");
+                               "vwxyz0123456789-._~!$&'()*+,=:@");
         if (n == 0 || (n == 1 && p[0] == '.') ||
             (n == 2 && p[0] == '.' && p[1] == '.'))
             return expected;

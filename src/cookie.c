@@ -25,9 +25,10 @@ const char *sg_cookie_legacy_refresh(const struct sg_config *cfg)
 /* The Path of a token cookie: / for the access token, which protected
  * locations anywhere on the site read; the refresh route alone for the
  * refresh token, so no other application on the site ever receives it.
- * A mount that could not stand in an attribute (';', controls) falls
- * back to the route under / rather than break the header. */
-static void cookie_path(char *out, size_t outlen, const char *mount,
+ * false when the mount could not stand in the attribute (';', controls):
+ * the refresh cookie is then not set at all, rather than at a path
+ * outside the mount. */
+static bool cookie_path(char *out, size_t outlen, const char *mount,
                         enum sg_cookie which)
 {
     static const char refresh_route[] = "/auth/refresh";
@@ -35,15 +36,25 @@ static void cookie_path(char *out, size_t outlen, const char *mount,
 
     if (which == SG_COOKIE_ACCESS) {
         snprintf(out, outlen, "/");
-        return;
+        return true;
     }
     if (len && (len > 256 ||
                 strspn(mount, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                               "0123456789-._~!$&'()*+,=:@/") != len))
-        len = 0;
+        return false;
     while (len && mount[len - 1] == '/')
         len--;
     snprintf(out, outlen, "%.*s%s", (int)len, len ? mount : "", refresh_route);
+    return true;
+}
+
+bool sg_cookie_repeated(const char *header, const char *name)
+{
+    const char *v;
+    size_t n;
+
+    return header && sg_cookie_find(header, name, &v, &n) == SG_OK &&
+           sg_cookie_find(v + n, name, &v, &n) == SG_OK;
 }
 
 int sg_cookie_find(const char *header, const char *name, const char **value,
@@ -74,7 +85,8 @@ void sg_cookie_set(struct sg_response *res, const struct sg_config *cfg,
 {
     char path[300];
 
-    cookie_path(path, sizeof(path), mount, which);
+    if (!cookie_path(path, sizeof(path), mount, which))
+        return;
     sg_response_headerf(res, "Set-Cookie",
                         "%s=%s; Path=%s; Max-Age=%lld; HttpOnly;%s SameSite=Lax",
                         sg_cookie_name(cfg, which), value, path,

@@ -37,6 +37,12 @@ const char *sg_cookie_legacy_refresh(const struct sg_config *cfg);
 int sg_cookie_find(const char *header, const char *name, const char **value,
                    size_t *len);
 
+/* Whether the Cookie header holds name more than once: a sibling
+ * subdomain can plant a __Secure- cookie with a Domain attribute beside
+ * ours (only __Host- forbids it), and which one comes first is not ours
+ * to choose. */
+bool sg_cookie_repeated(const char *header, const char *name);
+
 /* Set (max_age > 0) or clear (value "" and max_age 0) a token cookie.
  * mount is where the API is mounted (the refresh cookie's Path is
  * MOUNT/auth/refresh); NULL or "" for the site root. */

@@ -245,15 +245,22 @@ static void upgrade_hash(struct sg_ctx *ctx, const struct sg_user *u,
     OPENSSL_cleanse(hash, sizeof(hash));
 }
 
-/* Record a new session for u and answer with its token pair. */
+/* Record a new session for u and answer with its token pair; attempt,
+ * when not NULL, is the sign-in whose failure-window entry it takes out. */
 static int start_session(struct sg_ctx *ctx, struct sg_request *req,
-                         struct sg_response *res, const struct sg_user *u)
+                         struct sg_response *res, const struct sg_user *u,
+                         const struct sg_signin *attempt)
 {
     const struct sg_config *cfg = ctx->cfg;
     struct sg_session s = {0};
     char refresh[REFRESH_TOKEN_MAX], hash[65];
     struct sg_session_new n = {
-        .uid = u->id, .session = &s, .addr = sg_client_bucket(ctx, req)};
+        .uid = u->id,
+        .session = &s,
+        .addr = sg_client_bucket(ctx, req),
+        .attempt_key = attempt ? attempt->account.key : NULL,
+        .attempt = attempt ? attempt->member : NULL,
+    };
     json_object *data = NULL;
     int evicted = 0, rc;
 
@@ -291,9 +298,9 @@ out:
     return rc;
 }
 
-/* The sign-in windows: every attempt per IP (counted now) and failures
- * per account (only looked at now; a failure is added later), read with
- * the account in one round trip (sg_store_signin). */
+/* The sign-in windows, both counted now: every attempt per IP, and per
+ * account as a failure until it succeeds (start_session takes it out),
+ * read with the account in one round trip (sg_store_signin). */
 static int signin_reads(struct sg_ctx *ctx, struct sg_request *req,
                         const char *account, const char *email,
                         struct sg_signin *si, char *ip_key, char *account_key)
@@ -314,18 +321,8 @@ static int signin_reads(struct sg_ctx *ctx, struct sg_request *req,
                          &cfg->ratelimit_signin_failure, account, NULL, NULL,
                          account_key) == SG_OK)
         sg_ratelimit_check(&si->account, &cfg->ratelimit_signin_failure,
-                           account_key, SG_LIMIT_PEEK);
+                           account_key, SG_LIMIT_HIT);
     return sg_store_signin(ctx->store, si);
-}
-
-/* A failed sign-in counts against the account's failure window. */
-static void count_failure(struct sg_ctx *ctx, struct sg_request *req,
-                          struct sg_signin *si)
-{
-    if (!si->account.key)
-        return;
-    si->account.mode = SG_LIMIT_ADD;
-    sg_store_limits(ctx->store, req->now_ms, &si->account, 1);
 }
 
 /* The password check, spending the same work when there is no account
@@ -399,13 +396,13 @@ int sg_handle_signin(struct sg_ctx *ctx, struct sg_request *req,
     }
     if (si.ip.key)
         sg_ratelimit_headers(res, si.ip.limit, si.ip.remaining, si.ip.reset_ms);
-    if (rc != SG_OK) {
-        count_failure(ctx, req, &si);
+    if (rc != SG_OK) { /* counted as a failure by signin.lua already */
         rc = sg_response_error(res, SG_API_INVALID_CREDENTIALS, NULL, NULL);
     } else {
         if (rehash)
             upgrade_hash(ctx, &si.user, pw, pw_len);
-        rc = start_session(ctx, req, res, &si.user);
+        rc = start_session(ctx, req, res, &si.user,
+                           si.account.key && si.account.allowed ? &si : NULL);
     }
 out:
     OPENSSL_cleanse(si.user.password, sizeof(si.user.password));
@@ -430,27 +427,23 @@ static bool parse_refresh(const char *t, size_t len, char *uid, char *sid)
     return ok;
 }
 
-/* A refresh that no live session's token matched: it counts against the
- * client's address (ratelimit_refresh_failure), never against the
- * session it names, which anyone who knows a session id could otherwise
- * lock. The address window's headers go with the answer. */
-static int refresh_failed(struct sg_ctx *ctx, struct sg_request *req,
-                          struct sg_response *res, struct sg_limit_check *fail,
-                          enum sg_api_error code)
+/* The headers of the window that decided a refresh's answer, and its
+ * 429 when that window is full. */
+static void window_answer(struct sg_response *res,
+                          const struct sg_request *req,
+                          const struct sg_limit_check *w)
 {
-    if (fail->key) {
-        fail->mode = SG_LIMIT_ADD;
-        if (sg_store_limits(ctx->store, req->now_ms, fail, 1) == SG_OK)
-            sg_ratelimit_headers(res, fail->limit, fail->remaining,
-                                 fail->reset_ms);
-    }
-    return sg_response_error(res, code,
-                             code == SG_API_UNAUTHORIZED
-                                 ? "The refresh token is not valid."
-                                 : NULL,
-                             NULL);
+    if (w->key && w->remaining >= 0)
+        sg_ratelimit_headers(res, w->limit, w->remaining, w->reset_ms);
+    if (!w->allowed)
+        sg_ratelimit_refuse(res, req->now_ms, w->reset_ms);
 }
 
+/* Two windows (docs/RATE_LIMITS.md): the session's counts refreshes
+ * whose token matched, inside refresh.lua, so that whoever knows a
+ * session id cannot use up its budget; the client address's counts
+ * tokens that matched nothing (malformed, forged, stale), so that a valid
+ * token is never refused for what others at its address sent. */
 int sg_handle_refresh(struct sg_ctx *ctx, struct sg_request *req,
                       struct sg_response *res)
 {
@@ -459,7 +452,6 @@ int sg_handle_refresh(struct sg_ctx *ctx, struct sg_request *req,
     char presented[65], hash[65], refresh[REFRESH_TOKEN_MAX];
     char fail_key[SG_KEY_MAX], limit_key[SG_KEY_MAX];
     struct sg_refresh rf = {.uid = uid, .sid = sid};
-    struct sg_limit_check fail = {0};
     json_object *data = NULL;
     const char *tok = NULL;
     size_t len = 0;
@@ -478,34 +470,43 @@ int sg_handle_refresh(struct sg_ctx *ctx, struct sg_request *req,
         found = SG_OK;
     }
     valid = found == SG_OK && parse_refresh(tok, len, uid, sid);
-    /* the address's failures first: an address that keeps presenting
-     * tokens that match nothing is refused before any session is read */
+    /* two refresh cookies: one may be planted (see cookie.h); use none */
+    if (from_cookie &&
+        (sg_cookie_repeated(req->cookie,
+                            sg_cookie_name(cfg, SG_COOKIE_REFRESH)) ||
+         (sg_cookie_legacy_refresh(cfg) &&
+          sg_cookie_repeated(req->cookie, sg_cookie_legacy_refresh(cfg)))))
+        valid = false;
     if (cfg->ratelimit_refresh_failure.limit &&
         sg_ratelimit_key(ctx, req, "refresh_failure",
                          &cfg->ratelimit_refresh_failure, NULL, NULL, NULL,
-                         fail_key) == SG_OK) {
-        sg_ratelimit_check(&fail, &cfg->ratelimit_refresh_failure, fail_key,
-                           SG_LIMIT_PEEK);
-        if ((rc = sg_store_limits(ctx->store, req->now_ms, &fail, 1)))
-            return rc;
-        if (!fail.allowed) {
-            sg_ratelimit_headers(res, fail.limit, 0, fail.reset_ms);
-            return sg_ratelimit_refuse(res, req->now_ms, fail.reset_ms);
+                         fail_key) == SG_OK)
+        sg_ratelimit_check(&rf.fail, &cfg->ratelimit_refresh_failure,
+                           fail_key, SG_LIMIT_HIT);
+    if (found != SG_OK || !valid || (from_cookie && !sg_csrf_ok(cfg, req))) {
+        /* no session to ask: the address's window alone (a malformed
+         * token counts in it, a missing one or a CSRF failure does not) */
+        if (rf.fail.key) {
+            rf.fail.mode = found == SG_OK && !valid ? SG_LIMIT_HIT
+                                                    : SG_LIMIT_PEEK;
+            if ((rc = sg_store_limits(ctx->store, req->now_ms, &rf.fail, 1)))
+                return rc;
+            window_answer(res, req, &rf.fail);
+            if (!rf.fail.allowed)
+                return SG_OK;
         }
-    }
-    if ((found != SG_OK || (from_cookie && !sg_csrf_ok(cfg, req))) &&
-        fail.key)
-        sg_ratelimit_headers(res, fail.limit, fail.remaining, fail.reset_ms);
-    if (found != SG_OK)
-        return body_string(req, res, "refresh_token", 4096, &tok, &len), SG_OK;
-    if (from_cookie && !sg_csrf_ok(cfg, req))
+        if (found != SG_OK)
+            return body_string(req, res, "refresh_token", 4096, &tok, &len),
+                   SG_OK;
+        if (!valid)
+            return sg_response_error(res, SG_API_UNAUTHORIZED,
+                                     "The refresh token is not valid.", NULL);
         return sg_response_error(res, SG_API_FORBIDDEN,
                                  "Cookie-authenticated changes need the "
                                  "X-Sessiongate-CSRF header and a same-site "
                                  "origin.",
                                  NULL);
-    if (!valid)
-        return refresh_failed(ctx, req, res, &fail, SG_API_UNAUTHORIZED);
+    }
     if (sg_sha256_hex(tok, len, presented) != SG_OK ||
         new_refresh_token(uid, sid, refresh, sizeof(refresh), hash) != SG_OK)
         return SG_ECRYPTO;
@@ -519,23 +520,23 @@ int sg_handle_refresh(struct sg_ctx *ctx, struct sg_request *req,
         sg_ratelimit_check(&rf.limit, &cfg->ratelimit_refresh, limit_key,
                            SG_LIMIT_HIT);
     rc = sg_store_refresh(ctx->store, &rf);
+    if (rc == SG_ESTORE) {
+        OPENSSL_cleanse(refresh, sizeof(refresh));
+        return rc;
+    }
+    /* exactly one window describes the answer */
+    window_answer(res, req, rf.limit.remaining >= 0 ? &rf.limit : &rf.fail);
     if (rc == SG_EREUSED) {
         sg_log_warn("user %s: rotated refresh token reused; session %.8s... "
                     "ended (request %s)",
                     uid, sid, req->request_id);
-        rc = refresh_failed(ctx, req, res, &fail, SG_API_REFRESH_REUSED);
+        rc = sg_response_error(res, SG_API_REFRESH_REUSED, NULL, NULL);
     } else if (rc == SG_EAUTH) {
-        rc = refresh_failed(ctx, req, res, &fail, SG_API_UNAUTHORIZED);
+        rc = sg_response_error(res, SG_API_UNAUTHORIZED,
+                               "The refresh token is not valid.", NULL);
     } else if (rc == SG_ELIMIT) {
-        sg_ratelimit_headers(res, rf.limit.limit, 0, rf.limit.reset_ms);
-        rc = sg_ratelimit_refuse(res, req->now_ms, rf.limit.reset_ms);
+        rc = SG_OK; /* window_answer wrote the 429 */
     } else if (rc == SG_OK) {
-        if (rf.limit.key)
-            sg_ratelimit_headers(res, rf.limit.limit, rf.limit.remaining,
-                                 rf.limit.reset_ms);
-        else if (fail.key)
-            sg_ratelimit_headers(res, fail.limit, fail.remaining,
-                                 fail.reset_ms);
         rc = token_pair(ctx, req, res, uid, sid, rf.roles, refresh,
                         rf.refresh_exp, &data);
         if (rc == SG_OK)

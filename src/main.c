@@ -50,11 +50,14 @@ static void usage(FILE *out)
             "\n"
             "Started by a web server with a listening socket on fd 0 it "
             "serves FastCGI;\n"
-            "with GATEWAY_INTERFACE set it answers one CGI request; with "
-            "--listen it\n"
-            "is a standalone pre-forking FastCGI server. The config file "
-            "is --config,\n"
-            "else $SESSIONGATE_CONFIG, else %s/sessiongate/sessiongate.conf.\n",
+            "with GATEWAY_INTERFACE set it answers one CGI request; in both "
+            "cases it\n"
+            "reads no option and the config file is $SESSIONGATE_CONFIG, "
+            "else\n"
+            "%s/sessiongate/sessiongate.conf. With --listen it is a "
+            "standalone\n"
+            "pre-forking FastCGI server whose config file is --config, else "
+            "the same.\n",
             SG_SYSCONFDIR);
 }
 
@@ -221,6 +224,9 @@ static int run_under_server(int argc, bool cgi)
         sg_log_error("%s", err);
         if (cgi)
             sg_cgi_fail();
+        else if (argc > 1)
+            sg_log_error("started by a web server: command-line arguments "
+                         "(--config too) are ignored; set SESSIONGATE_CONFIG");
         return 1;
     }
     sg_log_set_level(cfg->log_level);
@@ -240,8 +246,18 @@ int main(int argc, char **argv)
     sg_fcgi_init();
     if (sg_fcgi_fd0_is_listener())
         return run_under_server(argc, false);
-    if (getenv("GATEWAY_INTERFACE"))
-        return run_under_server(argc, true);
+    if (getenv("GATEWAY_INTERFACE")) {
+        /* RFC 3875 4.1.12: a CGI request always has REQUEST_METHOD. An
+         * environment without it is a shell that inherited the variable:
+         * no request to answer, and still no command run from argv. */
+        if (getenv("REQUEST_METHOD"))
+            return run_under_server(argc, true);
+        fprintf(stderr, "sessiongate: GATEWAY_INTERFACE is set but "
+                        "REQUEST_METHOD is not; refusing to run as a "
+                        "command in a CGI environment (unset "
+                        "GATEWAY_INTERFACE)\n");
+        return 2;
+    }
     if (sg_cli_is_command(argc, argv))
         return sg_cli_main(argc, argv);
     if ((rc = parse_args(argc, argv, &o)))

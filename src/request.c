@@ -180,19 +180,21 @@ int sg_request_read_body(struct sg_request *req, struct sg_buf *buf,
                          sg_read_fn read, void *arg)
 {
     char chunk[8192];
+    int rc = SG_OK;
 
     sg_buf_reset(buf);
-    while (buf->len < req->content_length) {
+    while (rc == SG_OK && buf->len < req->content_length) {
         size_t want = req->content_length - buf->len;
         long n = read(arg, chunk, want < sizeof(chunk) ? want : sizeof(chunk));
         if (n <= 0)
-            return SG_EINVAL;
-        if (sg_buf_append(buf, chunk, (size_t)n) != SG_OK)
-            return SG_ENOMEM;
+            rc = SG_EINVAL;
+        else if (sg_buf_append(buf, chunk, (size_t)n) != SG_OK)
+            rc = SG_ENOMEM;
     }
+    OPENSSL_cleanse(chunk, sizeof(chunk)); /* it held the body: a password */
     req->body = buf->data ? buf->data : "";
     req->body_len = buf->len;
-    return SG_OK;
+    return rc;
 }
 
 bool sg_request_is_json(const struct sg_request *req)

@@ -102,6 +102,8 @@ struct sg_session_new {
     const char *uid;
     const struct sg_session *session; /* id, times, ip, user_agent */
     const char *addr; /* the client's address bucket, remembered as known */
+    const char *attempt_key, *attempt; /* sign-in's failure window entry,
+                                        * taken out (NULL: none) */
     const char *refresh_hash;
     int64_t refresh_exp; /* ms */
     int64_t idle_ms;
@@ -145,6 +147,7 @@ struct sg_refresh {
     const char *presented_hash, *new_hash;
     int64_t now, idle_ms, lifetime_ms;
     struct sg_limit_check limit; /* the session's window (no key: none) */
+    struct sg_limit_check fail;  /* the address's window (no key: none) */
     /* out */
     char roles[SG_ROLES_MAX + 1];
     int64_t refresh_exp;
@@ -152,10 +155,17 @@ struct sg_refresh {
 
 /* Rotate a refresh token: 0 rotated; SG_EAUTH unknown, ended or expired;
  * SG_EREUSED a rotated token replayed (the session has been ended);
- * SG_ELIMIT the token matched but the window is full (nothing rotated).
- * The window counts only tokens that matched; its result is in r->limit
- * (remaining -1 when the token did not get that far). */
+ * SG_ELIMIT refused by a full window, nothing rotated: r->limit.allowed
+ * false when the token matched and the session's window is full,
+ * r->fail.allowed false when it matched nothing and the address's window
+ * is full. The session's window counts only tokens that matched, the
+ * address's only those that did not; each one's result is in r->limit or
+ * r->fail (remaining -1 when the token did not reach it). */
 int sg_store_refresh(struct sg_store *s, struct sg_refresh *r);
+
+/* A rate-limit window entry "MS:NONCE:SEQ": 20 + 1 + 16 + 1 + 20 bytes
+ * at most, and the NUL. */
+#define SG_MEMBER_MAX 64
 
 /* How long an address a user signed in from stays known: each address
  * on its own, from its last sign-in. */
@@ -163,7 +173,8 @@ int sg_store_refresh(struct sg_store *s, struct sg_refresh *r);
 
 /* What a sign-in reads, in one round trip (signin.lua). ip and account
  * are the windows (key, limit, window_ms set; a limit of 0 skips one):
- * ip is hit, account only looked at. email is the normalised address
+ * both are hit, the account's as a failure until the sign-in succeeds
+ * and sg_store_session_create takes member out again. email is the normalised address
  * ("" when it is not one); addr is the client's address bucket. */
 struct sg_signin {
     const char *email, *addr;
@@ -173,6 +184,7 @@ struct sg_signin {
     bool found;       /* the email has an account, in user */
     bool known;       /* addr is one the user signed in from */
     struct sg_user user;
+    char member[SG_MEMBER_MAX]; /* this attempt's window entry */
 };
 
 /* Run the sign-in reads (store_users.c): the same Redis work whether or

@@ -58,9 +58,8 @@ redisReply *sg_store_eval(struct sg_store *s, enum sg_script_id id, int nkeys,
                           int argc, const char **argv, const size_t *lens);
 
 /* A member of a window log that no other request writes, on any worker
- * or host: "MS:NONCE:SEQ" (at most 20 + 1 + 16 + 1 + 20 bytes: never
- * cut, so entries of one millisecond never collide). */
-#define SG_MEMBER_MAX 64
+ * or host: "MS:NONCE:SEQ" (SG_MEMBER_MAX, store.h: never cut, so entries
+ * of one millisecond never collide). */
 void sg_store_member(struct sg_store *s, int64_t now, char out[SG_MEMBER_MAX]);
 
 /* Copy a string reply into out[cap]; false if it is not a string or does

@@ -44,14 +44,15 @@ int sg_store_session_create(struct sg_store *s, const struct sg_session_new *n,
     I64(known_ms, SG_KNOWN_ADDR_MS);
     /* clang-format off */
     const char *argv[] = {
-        zset, key, addrs,
+        zset, key, addrs, n->attempt_key ? n->attempt_key : addrs,
         now, exp, idle, max, spfx, ss->id, n->addr, known_ms,
+        n->attempt ? n->attempt : "",
         "uid", n->uid, "created_at", now, "last_access", now,
         "expires_at", exp, "ip", ss->ip, "user_agent", ss->user_agent,
         "request_count", "1", "refresh_hash", n->refresh_hash,
         "refresh_exp", rexp};
     /* clang-format on */
-    r = sg_store_eval(s, SG_SCRIPT_SESSION_CREATE, 3, (int)SG_ARRAY_LEN(argv),
+    r = sg_store_eval(s, SG_SCRIPT_SESSION_CREATE, 4, (int)SG_ARRAY_LEN(argv),
                       argv, NULL);
     if (!r)
         return SG_ESTORE;
@@ -65,9 +66,10 @@ int sg_store_refresh(struct sg_store *s, struct sg_refresh *rf)
 {
     const char *prefix = s->cfg->key_prefix;
     char key[SG_KEY_MAX], rot[SG_KEY_MAX], zset[SG_KEY_MAX], user[SG_KEY_MAX];
-    char now[24], idle[24], life[24], limit[24], window[24];
-    char member[SG_MEMBER_MAX];
+    char now[24], idle[24], life[24], limit[24], window[24], flimit[24];
+    char fwindow[24], member[SG_MEMBER_MAX];
     long long status, rexp, remaining, reset;
+    struct sg_limit_check *w;
     redisReply *r;
     int rc = SG_ESTORE;
 
@@ -79,29 +81,35 @@ int sg_store_refresh(struct sg_store *s, struct sg_refresh *rf)
     I64(now, rf->now), I64(idle, rf->idle_ms), I64(life, rf->lifetime_ms);
     I64(limit, rf->limit.key ? rf->limit.limit : 0);
     I64(window, rf->limit.window_ms);
+    I64(flimit, rf->fail.key ? rf->fail.limit : 0);
+    I64(fwindow, rf->fail.window_ms);
     sg_store_member(s, rf->now, member);
     /* clang-format off */
     const char *argv[] = {
         key, rot, zset, user, rf->limit.key ? rf->limit.key : key,
+        rf->fail.key ? rf->fail.key : key,
         now, idle, rf->presented_hash, rf->new_hash, life, rf->sid,
-        limit, window, member};
+        limit, window, member, flimit, fwindow};
     /* clang-format on */
-    r = sg_store_eval(s, SG_SCRIPT_REFRESH, 5, (int)SG_ARRAY_LEN(argv), argv,
+    r = sg_store_eval(s, SG_SCRIPT_REFRESH, 6, (int)SG_ARRAY_LEN(argv), argv,
                       NULL);
     if (!r)
         return SG_ESTORE;
+    rf->limit.allowed = rf->fail.allowed = true;
+    rf->limit.remaining = rf->fail.remaining = -1;
     if (r->type == REDIS_REPLY_ARRAY && r->elements == 5 &&
         sg_store_reply_int(r->element[0], &status) &&
         sg_store_reply_int(r->element[2], &rexp) &&
         sg_store_reply_int(r->element[3], &remaining) &&
         sg_store_reply_int(r->element[4], &reset)) {
-        rc = status == 1    ? SG_OK
-             : status == -1 ? SG_ELIMIT
-             : status == -4 ? SG_EREUSED
-                            : SG_EAUTH;
-        rf->limit.allowed = status != -1;
-        rf->limit.remaining = remaining;
-        rf->limit.reset_ms = reset;
+        rc = status == 1                    ? SG_OK
+             : status == -1 || status == -6 ? SG_ELIMIT
+             : status == -4                 ? SG_EREUSED
+                                            : SG_EAUTH;
+        w = status == 1 || status == -1 ? &rf->limit : &rf->fail;
+        w->allowed = status != -1 && status != -6;
+        w->remaining = remaining;
+        w->reset_ms = reset;
         if (rc == SG_OK &&
             !sg_store_reply_copy(r->element[1], rf->roles, sizeof(rf->roles)))
             rf->roles[0] = '\0';

@@ -115,7 +115,7 @@ static bool parse_window(redisReply *const *r, struct sg_limit_check *c)
 int sg_store_signin(struct sg_store *s, struct sg_signin *si)
 {
     const char *prefix = s->cfg->key_prefix;
-    char email[SG_KEY_MAX], head[SG_KEY_MAX], member[SG_MEMBER_MAX];
+    char email[SG_KEY_MAX], head[SG_KEY_MAX];
     char now[24], ipl[24], ipw[24], acl[24], acw[24], known[24];
     long long k;
     redisReply *r, user;
@@ -129,10 +129,10 @@ int sg_store_signin(struct sg_store *s, struct sg_signin *si)
     snprintf(acl, sizeof(acl), "%d", si->account.key ? si->account.limit : 0);
     snprintf(acw, sizeof(acw), "%lld", (long long)si->account.window_ms);
     snprintf(known, sizeof(known), "%lld", SG_KNOWN_ADDR_MS);
-    sg_store_member(s, si->now, member);
+    sg_store_member(s, si->now, si->member);
     const char *argv[] = {si->ip.key ? si->ip.key : email,
                           si->account.key ? si->account.key : email,
-                          email, now, ipl, ipw, member, acl, acw, head,
+                          email, now, ipl, ipw, si->member, acl, acw, head,
                           si->addr, known};
     if (!(r = sg_store_eval(s, SG_SCRIPT_SIGNIN, 3, (int)SG_ARRAY_LEN(argv),
                             argv, NULL)))

@@ -2,29 +2,46 @@
 -- be the session's current one; a hash found among the session's rotated
 -- ones means a stolen token was replayed, so the session ends.
 -- KEYS[1] session hash  KEYS[2] rotated-hash set  KEYS[3] user's zset
--- KEYS[4] user hash  KEYS[5] the refresh window (ratelimit_refresh)
+-- KEYS[4] user hash  KEYS[5] the session's window (ratelimit_refresh)
+-- KEYS[6] the client address's window (ratelimit_refresh_failure)
 -- ARGV[1] now (ms)  ARGV[2] idle timeout (ms)  ARGV[3] presented hash
 -- ARGV[4] new hash  ARGV[5] refresh lifetime (ms)  ARGV[6] session id
--- ARGV[7] window limit (0: none)  ARGV[8] window (ms)  ARGV[9] member
+-- ARGV[7] session window limit (0: none)  ARGV[8] its window (ms)
+-- ARGV[9] member  ARGV[10] address window limit (0: none)
+-- ARGV[11] its window (ms)
 -- Returns {status, roles, refresh_exp, remaining, reset}: 1 rotated, 0
--- unknown or ended, -1 rate limited, -4 reused (session ended), -5
--- refresh token expired; remaining -1 when the window was not reached.
--- The window counts only refreshes whose token matched: one who merely
--- knows a session id cannot use up its budget (window() is window.lua's).
+-- unknown or ended, -1 the session's window is full, -4 reused (session
+-- ended), -5 refresh token expired, -6 no match and the address's window
+-- is full; remaining and reset are the session's window for 1 and -1,
+-- the address's for the others (remaining -1: no window).
+-- The session's window counts only tokens that matched, so one who merely
+-- knows a session id cannot use up its budget; the address's window
+-- counts only tokens that did not, so a valid token is never refused for
+-- what others at its address sent (window() is window.lua's).
 local now = tonumber(ARGV[1])
+
+local function no_match(status)
+  local limit = tonumber(ARGV[10])
+  if limit == 0 then return {status, '', 0, -1, 0} end
+  local allowed, remaining, reset =
+    window(KEYS[6], now, limit, tonumber(ARGV[11]), 'hit', ARGV[9])
+  if allowed == 0 and status ~= -4 then status = -6 end
+  return {status, '', 0, remaining, reset}
+end
+
 local s = redis.call('HMGET', KEYS[1], 'refresh_hash', 'expires_at',
                      'refresh_exp')
 local exp = tonumber(s[2])
-if not s[1] or not exp or now >= exp then return {0, '', 0, -1, 0} end
+if not s[1] or not exp or now >= exp then return no_match(0) end
 if s[1] ~= ARGV[3] then
   if redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 1 then
     redis.call('DEL', KEYS[1], KEYS[2])
     redis.call('ZREM', KEYS[3], ARGV[6])
-    return {-4, '', 0, -1, 0}
+    return no_match(-4)
   end
-  return {0, '', 0, -1, 0}
+  return no_match(0)
 end
-if now >= tonumber(s[3]) then return {-5, '', 0, -1, 0} end
+if now >= tonumber(s[3]) then return no_match(-5) end
 local remaining, reset = -1, 0
 if tonumber(ARGV[7]) > 0 then
   local allowed

@@ -6,8 +6,11 @@
 --         sign-in (ms), each entry ageing on its own (see signin.lua)
 -- ARGV[1] now (ms)  ARGV[2] expires_at (ms)  ARGV[3] idle timeout (ms)
 -- ARGV[4] max sessions  ARGV[5] session key prefix  ARGV[6] session id
+-- KEYS[4] the account's sign-in failure window
 -- ARGV[7] client address (bucket)  ARGV[8] how long to remember it (ms)
--- ARGV[9..] field/value pairs of the session hash
+-- ARGV[9] this sign-in's entry in KEYS[4], counted by signin.lua before
+--         the password was checked: it succeeded, so it is no failure
+-- ARGV[10..] field/value pairs of the session hash
 -- Returns the number of sessions ended to make room.
 local now, exp = tonumber(ARGV[1]), tonumber(ARGV[2])
 local prefix, zset = ARGV[5], KEYS[1]
@@ -17,7 +20,8 @@ for _, sid in ipairs(redis.call('ZRANGE', zset, 0, -1)) do
     redis.call('ZREM', zset, sid)
   end
 end
-redis.call('HSET', KEYS[2], unpack(ARGV, 9))
+redis.call('ZREM', KEYS[4], ARGV[9])
+redis.call('HSET', KEYS[2], unpack(ARGV, 10))
 redis.call('ZADD', KEYS[3], now, ARGV[7])
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[8]))
 redis.call('PEXPIRE', KEYS[3], ARGV[8])

@@ -4,6 +4,10 @@
 -- an account (an unknown email reads the keys of an id no account has),
 -- so that neither the answer nor its time tells whether an account
 -- exists, is locked, or knows this address.
+-- The attempt is counted in the account's failure window now, before the
+-- password is checked, and taken out again by session_create.lua when it
+-- succeeds: checking first and counting after would let parallel guesses
+-- past the limit.
 -- KEYS[1] per-IP window  KEYS[2] the account's failure window
 -- KEYS[3] the email index
 -- ARGV[1] now (ms)  ARGV[2] IP limit (0: off)  ARGV[3] IP window (ms)
@@ -22,7 +26,7 @@ if tonumber(ARGV[2]) > 0 then
 end
 if tonumber(ARGV[5]) > 0 then
   out[4], out[5], out[6] =
-    window(KEYS[2], now, tonumber(ARGV[5]), tonumber(ARGV[6]), 'peek', ARGV[4])
+    window(KEYS[2], now, tonumber(ARGV[5]), tonumber(ARGV[6]), 'hit', ARGV[4])
 end
 local uid = redis.call('GET', KEYS[3]) or '-'
 local user = redis.call('HMGET', ARGV[7] .. uid .. '}:user', 'id', 'email',

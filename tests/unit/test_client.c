@@ -68,6 +68,10 @@ int main(void)
                "192.0.2.7", "IPv4-mapped is IPv4");
     TAP_IS_STR(sg_client_bucket_of("192.0.2.7", 64, out, 64), "192.0.2.7",
                "IPv4 as it is");
+    TAP_IS_STR(sg_client_bucket_of("64:ff9b::c000:207", 64, out, 64),
+               "192.0.2.7", "NAT64: the IPv4 client behind the gateway");
+    TAP_IS_STR(sg_client_bucket_of("64:ff9b:1::1", 64, out, 64),
+               "64:ff9b:1::/64", "outside the well-known /96: IPv6");
     TAP_IS_STR(sg_client_bucket_of("", 64, out, 64), "", "no address");
     TAP_IS_STR(sg_client_bucket_of("unix:x", 64, out, 64), "unix:x",
                "not an address: kept");

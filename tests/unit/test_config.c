@@ -285,7 +285,26 @@ static void test_strings_and_bools(void)
                    "0123456789012345678901234567890123456789012345678901234567"
                    "890123\n",
                    "key_prefix of 64 characters accepted");
+    sg_config_free(cfg);    cfg = parse_ok("mount = /api/v1\n", "mount /api/v1");
+    TAP_IS_STR(cfg ? cfg->mount : NULL, "/api/v1", "mount kept as written");
     sg_config_free(cfg);
+    cfg = parse_ok("mount =\n", "empty mount: SCRIPT_NAME says");
+    TAP_OK(cfg && !cfg->mount, "empty mount is unset");
+    sg_config_free(cfg);
+    {
+        static const char *const bad[] = {
+            "api",     "/api/",   "/",         "/api//v1", "/api/./v1",
+            "/api/..", "/api%20", "/a;b",      "/a?b",     "/a b",
+        };
+        char line[64], want[64];
+        for (size_t k = 0; k < SG_ARRAY_LEN(bad); k++) {
+            snprintf(line, sizeof(line), "mount = %s\n", bad[k]);
+            snprintf(want, sizeof(want), "refused: mount = %s", bad[k]);
+            cfg = parse_len(line, strlen(line));
+            TAP_OK(cfg == NULL && strstr(errbuf, "mount"), want);
+            sg_config_free(cfg);
+        }
+    }
 }
 
 static void test_line_errors(void)
