@@ -23,9 +23,10 @@
  * sg_store_user_each, sg_store_probe's checks) see them as they would
  * see Redis; past the bytes the store sees a closed connection. The
  * configured Redis is a socket path that does not exist, so a reconnect
- * never reaches a real server. Checked besides memory safety: every operation returns one of
- * its documented codes and leaves its outputs consistent (nsessions rows
- * allocated, strings NUL-terminated within their arrays).
+ * never reaches a real server. Checked besides memory safety: every
+ * operation returns one of its documented codes and leaves its outputs
+ * consistent (nsessions rows allocated, strings NUL-terminated within
+ * their arrays).
  *
  * hiredis 0.14 callocs an array's element vector from the count the
  * reply declares (up to INT_MAX), before any element arrives. A plain
@@ -166,11 +167,16 @@ static int count_uid(void *arg, const char *id)
 static void run_auth(enum sg_auth_op op, uint8_t flags)
 {
     struct sg_auth_call c = {
-        .uid = uid, .sid = sid, .jti = "jti-0123456789abcdef",
-        .now = 1700000000000, .idle_ms = 1800000,
-        .limit = flags & 1 ? 60 : 0, .window_ms = 60000,
+        .uid = uid,
+        .sid = sid,
+        .jti = "jti-0123456789abcdef",
+        .now = 1700000000000,
+        .idle_ms = 1800000,
+        .limit = flags & 1 ? 60 : 0,
+        .window_ms = 60000,
         .target_uid = flags & 2 ? uid : NULL,
-        .target_sid = sid, .revoke_ms = 900000,
+        .target_sid = sid,
+        .revoke_ms = 900000,
     };
     int rc = flags & 4 ? sg_store_operator(store, op, uid, sid, 1, &c)
                        : sg_store_auth(store, op, &c);
@@ -225,12 +231,13 @@ static void run_op(uint8_t op)
         break;
     case 4: {
         struct sg_session ss = {.created_at = 1, .expires_at = 2};
-        struct sg_session_new sn = {.uid = uid, .session = &ss,
-                                    .refresh_hash = "h", .refresh_exp = 3,
-                                    .idle_ms = 4, .max_sessions = 5};
-#ifdef SG_KNOWN_ADDR_MS
-        sn.addr = "192.0.2.0";
-#endif
+        struct sg_session_new sn = {.uid = uid,
+                                    .session = &ss,
+                                    .refresh_hash = "h",
+                                    .refresh_exp = 3,
+                                    .idle_ms = 4,
+                                    .max_sessions = 5,
+                                    .addr = "192.0.2.0"};
         memcpy(ss.id, sid, sizeof(sid));
         rc = sg_store_session_create(store, &sn, &n);
         if (rc != SG_OK && rc != SG_ESTORE)
@@ -238,9 +245,13 @@ static void run_op(uint8_t op)
         break;
     }
     case 5: {
-        struct sg_refresh rf = {.uid = uid, .sid = sid,
-                                .presented_hash = "p", .new_hash = "n",
-                                .now = 1, .idle_ms = 2, .lifetime_ms = 3};
+        struct sg_refresh rf = {.uid = uid,
+                                .sid = sid,
+                                .presented_hash = "p",
+                                .new_hash = "n",
+                                .now = 1,
+                                .idle_ms = 2,
+                                .lifetime_ms = 3};
         rc = sg_store_refresh(store, &rf);
         if (rc != SG_OK && rc != SG_EAUTH && rc != SG_EREUSED &&
             rc != SG_ESTORE)
@@ -252,10 +263,11 @@ static void run_op(uint8_t op)
     case 6: {
         struct sg_limit_check ch[SG_LIMIT_CHECKS_MAX] = {
             {.key = "k0", .limit = 5, .window_ms = 60000},
-            {.key = "k1", .limit = 5, .window_ms = 60000,
+            {.key = "k1",
+             .limit = 5,
+             .window_ms = 60000,
              .mode = SG_LIMIT_PEEK},
-            {.key = "k2", .limit = 5, .window_ms = 60000,
-             .mode = SG_LIMIT_ADD},
+            {.key = "k2", .limit = 5, .window_ms = 60000, .mode = SG_LIMIT_ADD},
             {.key = "k3", .limit = 1, .window_ms = 1},
         };
         rc = sg_store_limits(store, 1, ch, 1 + (op / 16) % 4);
@@ -263,27 +275,29 @@ static void run_op(uint8_t op)
             abort();
         break;
     }
-    case 7: case 8: case 9: case 10: case 11: case 12:
+    case 7:
+    case 8:
+    case 9:
+    case 10:
+    case 11:
+    case 12:
         run_auth((enum sg_auth_op)(op % 16 - 7), (uint8_t)(op / 16));
         break;
     case 13: {
-#ifdef SG_KNOWN_ADDR_MS /* the sign-in reads of issue 12 #7 */
         struct sg_signin si = {
-            .email = "a@example.org", .addr = "192.0.2.0", .now = 1,
+            .email = "a@example.org",
+            .addr = "192.0.2.0",
+            .now = 1,
             .ip = {.key = "ip", .limit = 5, .window_ms = 60000},
-            .account = {.key = op & 16 ? "acct" : NULL, .limit = 5,
-                        .window_ms = 60000, .mode = SG_LIMIT_PEEK}};
+            .account = {.key = op & 16 ? "acct" : NULL,
+                        .limit = 5,
+                        .window_ms = 60000,
+                        .mode = SG_LIMIT_PEEK}};
         rc = sg_store_signin(store, &si);
         if ((rc != SG_OK && rc != SG_ESTORE) || (si.known && !si.found))
             abort();
         if (rc == SG_OK && si.found)
             check_user(&si.user);
-#else
-        bool known = true;
-        rc = sg_store_known_ip(store, uid, "192.0.2.1", &known);
-        if ((rc != SG_OK && rc != SG_ESTORE) || (rc != SG_OK && known))
-            abort();
-#endif
         break;
     }
     case 14:
