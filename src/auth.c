@@ -78,6 +78,7 @@ bool sg_auth_run(struct sg_ctx *ctx, struct sg_request *req,
     const struct sg_claims *cl = req->claims;
     const struct sg_rate_policy *p = &ctx->cfg->ratelimit_user;
     char limit_key[SG_KEY_MAX];
+    int rc;
 
     c->uid = cl->sub, c->sid = cl->sid, c->jti = cl->jti;
     c->now = req->now_ms;
@@ -88,7 +89,9 @@ bool sg_auth_run(struct sg_ctx *ctx, struct sg_request *req,
         c->window_ms = p->window_ms;
         c->limit_key = limit_key;
     }
-    if (sg_store_auth(ctx->store, op, c) != SG_OK) {
+    rc = sg_store_auth(ctx->store, op, c);
+    c->limit_key = NULL; /* limit_key is this function's: not past it */
+    if (rc != SG_OK) {
         if (op != SG_OP_VERIFY || !signature_only(ctx, req, res)) {
             sg_response_fail(res, SG_ESTORE);
             return false;

@@ -20,7 +20,7 @@ int sg_store_limits(struct sg_store *s, int64_t now,
     char members[SG_LIMIT_CHECKS_MAX][SG_MEMBER_MAX];
     const char *argv[SG_LIMIT_CHECKS_MAX * 5 + 1];
     int argc = 0;
-    long long v[3];
+    long long v[3] = {0, 0, 0};
     redisReply *r;
     int rc = SG_OK;
 

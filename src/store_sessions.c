@@ -10,6 +10,7 @@
  * route's script (see src/lua/), with the key and argument layout built
  * here in one place.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,7 @@ int sg_store_session_create(struct sg_store *s, const struct sg_session_new *n,
     char zset[SG_KEY_MAX], key[SG_KEY_MAX], spfx[SG_KEY_MAX];
     char addrs[SG_KEY_MAX], known_ms[24];
     char now[24], exp[24], idle[24], max[24], rexp[24];
-    long long ended;
+    long long ended = 0;
     redisReply *r;
     int rc;
 
@@ -56,8 +57,10 @@ int sg_store_session_create(struct sg_store *s, const struct sg_session_new *n,
                       argv, NULL);
     if (!r)
         return SG_ESTORE;
-    rc = sg_store_reply_int(r, &ended) ? SG_OK : SG_ESTORE;
-    *evicted = (int)ended;
+    rc = sg_store_reply_int(r, &ended) && ended >= 0 && ended <= INT_MAX
+             ? SG_OK
+             : SG_ESTORE;
+    *evicted = rc == SG_OK ? (int)ended : 0;
     freeReplyObject(r);
     return rc;
 }
@@ -183,8 +186,9 @@ static bool parse_auth_reply(const redisReply *r, enum sg_auth_op op,
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
         !sg_store_reply_int(r->element[0], &status) ||
         !sg_store_reply_int(r->element[1], &remaining) ||
-        !sg_store_reply_int(r->element[2], &reset))
-        return false;
+        !sg_store_reply_int(r->element[2], &reset) ||
+        status < SG_AUTH_NOT_FOUND || status > SG_AUTH_OK)
+        return false; /* a status no script returns is no answer */
     c->status = (enum sg_auth_status)status;
     c->remaining = remaining;
     c->reset_ms = reset;

@@ -103,7 +103,7 @@ int sg_store_user_by_email(struct sg_store *s, const char *email,
 /* One window's answer: allowed, remaining, reset from r[0..3). */
 static bool parse_window(redisReply *const *r, struct sg_limit_check *c)
 {
-    long long v[3];
+    long long v[3] = {0, 0, 0};
 
     for (int i = 0; i < 3; i++)
         if (!sg_store_reply_int(r[i], &v[i]))
