@@ -25,21 +25,10 @@
 # failure rather than a skip.
 
 SG_SERVER=${SG_SERVER:-}
-case ${SG_SKIP_INTEGRATION:-} in '' | 0 | no) ;; *) echo "SKIP: SG_SKIP_INTEGRATION is set" >&2; exit 77 ;; esac
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/api.sh"
 
-case $SG_SERVER in
-lighttpd | apache | nginx | cgi) ;;
-*) echo "envelope.sh: set SG_SERVER (lighttpd, apache, nginx or cgi)" >&2; exit 1 ;;
-esac
-sg_require "$SG_SERVER"
-if [ "$SG_SERVER" = nginx ] && ! command -v fcgiwrap >/dev/null 2>&1; then
-    case ${CI:-} in
-    true | 1 | yes) echo "FAIL: fcgiwrap is not installed (CI=true: tests/debian-deps.sh must install it)" >&2; exit 1 ;;
-    esac
-    sg_skip_suite "fcgiwrap is not installed (Debian package fcgiwrap)"
-fi
+sg_suite_server envelope.sh lighttpd apache nginx cgi
 
 ENVELOPE_CONF='cookie_auth = on
 cookie_secure = off'

@@ -3,6 +3,8 @@
 # suites (bash). Source it, then call the sg_* functions:
 #
 #   sg_require SERVER          skip the suite (exit 77) if a tool is missing
+#   sg_suite_server SUITE SERVER...  SG_SERVER must be one of them; then
+#                              sg_require, and fcgiwrap for nginx
 #   sg_stack_start SERVER      start tests/stack.sh in a fresh temp dir on a
 #                              free port (retried on another port if taken);
 #                              sets SG_DIR, SG_URL, SG_PORT
@@ -74,14 +76,38 @@ sg_require() {
     [ -x "$SG_BIN" ] || { echo "lib.sh: $SG_BIN is not built (set SG_BIN)" >&2; exit 1; }
 }
 
+# sg_suite_server SUITE SERVER...: the suite runs on SG_SERVER, one of
+# SERVER...; skip it when a tool is missing (sg_require), fcgiwrap too on
+# nginx, which runs the protected CGI through it (under CI=true a missing
+# fcgiwrap fails: tests/debian-deps.sh must install it).
+sg_suite_server() {
+    local suite=$1 s ok=
+    shift
+    for s in "$@"; do [ "${SG_SERVER:-}" = "$s" ] && ok=1; done
+    [ -n "$ok" ] || { echo "$suite: set SG_SERVER ($*)" >&2; exit 1; }
+    sg_require "$SG_SERVER"
+    if [ "$SG_SERVER" = nginx ] && ! command -v fcgiwrap >/dev/null 2>&1; then
+        case ${CI:-} in
+        true | 1 | yes) echo "FAIL: fcgiwrap is not installed (CI=true: tests/debian-deps.sh must install it)" >&2; exit 1 ;;
+        esac
+        sg_skip_suite "fcgiwrap is not installed (Debian package fcgiwrap)"
+    fi
+}
+
+# sg_port_listening PORT: some socket listens on PORT (any address).
+sg_port_listening() {
+    local hex
+    hex=$(printf '%04X' "$1")
+    awk -v hex="$hex" '$4 == "0A" { n = split($2, a, ":"); if (a[n] == hex) found = 1 }
+        END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
 # A free loopback port: random in 20000-59999, not listening now.
 sg_pick_port() {
-    local port hex i
+    local port i
     for ((i = 0; i < 50; i++)); do
         port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-        hex=$(printf '%04X' "$port")
-        awk -v hex="$hex" '$4 == "0A" { n = split($2, a, ":"); if (a[n] == hex) found = 1 }
-            END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null || {
+        sg_port_listening "$port" || {
             echo "$port"
             return 0
         }

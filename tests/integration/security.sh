@@ -30,15 +30,10 @@
 # (standard library only) and openssl build the tokens.
 
 SG_SERVER=${SG_SERVER:-}
-case ${SG_SKIP_INTEGRATION:-} in '' | 0 | no) ;; *) echo "SKIP: SG_SKIP_INTEGRATION is set" >&2; exit 77 ;; esac
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/api.sh"
 
-case $SG_SERVER in
-lighttpd | apache | nginx | cgi) ;;
-*) echo "security.sh: set SG_SERVER (lighttpd, apache, nginx or cgi)" >&2; exit 1 ;;
-esac
-sg_require "$SG_SERVER"
+sg_suite_server security.sh lighttpd apache nginx cgi
 for t in python3 openssl; do
     command -v "$t" >/dev/null 2>&1 || sg_skip_suite "$t is not installed"
 done
@@ -668,13 +663,6 @@ sec_listeners() {
     done
 }
 
-port_listening() {
-    local hex
-    hex=$(printf '%04X' "$1")
-    awk -v hex="$hex" '$4 == "0A" { n = split($2, a, ":"); if (a[n] == hex) found = 1 }
-        END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
-}
-
 # redis_calls: "command calls" per command of INFO commandstats, without
 # the commands of connection set-up (a worker spawned on demand sends them)
 # and INFO itself.
@@ -744,7 +732,7 @@ test_cgi_query_is_not_argv() {
     port=$(sg_pick_port) || { fail "no free port"; return; }
     SG_CURL_TIMEOUT=8 sg_req GET "/health?--listen+127.0.0.1:$port"
     assert_health "GET /health?--listen+127.0.0.1:PORT"
-    if port_listening "$port"; then
+    if sg_port_listening "$port"; then
         fail "something listens on 127.0.0.1:$port after GET /health?--listen+127.0.0.1:$port"
         # the server that request started: end it (it runs as the stack's user)
         pids=$(sec_listeners "$port")
