@@ -179,6 +179,7 @@ static const struct option options[] = {
     STR("jwt_audience", jwt_audience, "sessiongate", NULL),
     SECONDS("access_token_ttl", access_token_ttl, "15m", 30 * SEC, DAY),
     SECONDS("refresh_token_ttl", refresh_token_ttl, "30d", MINUTE, 365 * DAY),
+    MILLIS("refresh_reuse_grace", refresh_reuse_grace_ms, "10s", 0, 5 * MINUTE),
     SECONDS("clock_skew", clock_skew, "30s", 0, 5 * MINUTE),
     /* sessions */
     SECONDS("session_idle_timeout", session_idle_timeout, "24h", SEC,

@@ -66,6 +66,7 @@ struct sg_config {
     char *jwt_audience;
     int64_t access_token_ttl;
     int64_t refresh_token_ttl;
+    int64_t refresh_reuse_grace_ms; /* 0: a rotated token is reuse at once */
     int64_t clock_skew;
 
     /* sessions (seconds) */

@@ -154,7 +154,6 @@ int sg_handle_register(struct sg_ctx *ctx, struct sg_request *req,
     return sg_response_ok(res, 201, data);
 }
 
-/* A new refresh token for uid/sid into out, its hash into hash. */
 /* Lowercase hex to bytes; false on any other character. */
 static bool unhex(const char *hex, size_t n, unsigned char *out)
 {
@@ -174,20 +173,86 @@ static bool unhex(const char *hex, size_t n, unsigned char *out)
     return true;
 }
 
-/* A new refresh token for uid/sid into out, its hash into hash. */
-static int new_refresh_token(const char *uid, const char *sid, char *out,
-                             size_t outlen, char hash[65])
+/* The refresh token of uid/sid with secret into out, its hash into hash:
+ * a new one when secret is NULL. */
+static int refresh_token(const char *uid, const char *sid,
+                         const unsigned char *secret, char *out, size_t outlen,
+                         char hash[65])
 {
-    unsigned char raw[REFRESH_RAW_BYTES];
+    unsigned char raw[REFRESH_RAW_BYTES], *sec = raw + USER_ID_BYTES +
+                                                 SESSION_ID_BYTES;
     int rc = SG_ECRYPTO;
 
+    if (secret)
+        memcpy(sec, secret, REFRESH_SECRET_BYTES);
     if (unhex(uid, USER_ID_BYTES, raw) &&
         unhex(sid, SESSION_ID_BYTES, raw + USER_ID_BYTES) &&
-        sg_random_bytes(raw + USER_ID_BYTES + SESSION_ID_BYTES,
-                        REFRESH_SECRET_BYTES) == SG_OK &&
+        (secret || sg_random_bytes(sec, REFRESH_SECRET_BYTES) == SG_OK) &&
         sg_base64url_encode(raw, sizeof(raw), out, outlen) == SG_OK)
         rc = sg_sha256_hex(out, strlen(out), hash);
     OPENSSL_cleanse(raw, sizeof(raw));
+    return rc;
+}
+
+/* The reuse grace (refresh.lua) gives a token's successor back to
+ * whoever presents the token again soon after its rotation. Redis keeps
+ * hashes only, so the successor's secret is stored XORed with a pad
+ * keyed by the token it replaced: what Redis holds (that token's SHA-256
+ * and the wrap) opens nothing; the token itself does. Each pad wraps
+ * one secret. wrap: the secret of the token in `to` wrapped under tok,
+ * as hex; unwrap: the token that wrap (under tok) holds, checked
+ * against its stored hash. */
+static int grace_pad(const char *tok, size_t len,
+                     unsigned char pad[REFRESH_SECRET_BYTES])
+{
+    static const char label[] = "sessiongate refresh reuse grace v1";
+    struct sg_hmac *h = sg_hmac_sha256_new(tok, len);
+
+    if (!h)
+        return SG_ENOMEM;
+    sg_hmac_sha256(h, label, sizeof(label) - 1, pad);
+    sg_hmac_free(h);
+    return SG_OK;
+}
+
+static int wrap_successor(const char *tok, size_t len, const char *to,
+                          char wrap[SG_WRAP_HEX + 1])
+{
+    unsigned char raw[REFRESH_RAW_BYTES], pad[REFRESH_SECRET_BYTES];
+    unsigned char *sec = raw + USER_ID_BYTES + SESSION_ID_BYTES;
+    size_t n = 0;
+    int rc = sg_base64url_decode(to, strlen(to), raw, sizeof(raw), &n);
+
+    if (rc == SG_OK && n != sizeof(raw))
+        rc = SG_ECRYPTO;
+    if (rc == SG_OK && (rc = grace_pad(tok, len, pad)) == SG_OK) {
+        for (size_t i = 0; i < sizeof(pad); i++)
+            sec[i] ^= pad[i];
+        rc = sg_hex_encode(sec, REFRESH_SECRET_BYTES, wrap, SG_WRAP_HEX + 1);
+    }
+    OPENSSL_cleanse(raw, sizeof(raw));
+    OPENSSL_cleanse(pad, sizeof(pad));
+    return rc;
+}
+
+static int unwrap_successor(const char *tok, size_t len,
+                            const struct sg_refresh *rf, char *out,
+                            size_t outlen)
+{
+    unsigned char sec[REFRESH_SECRET_BYTES], pad[REFRESH_SECRET_BYTES];
+    char hash[65];
+    int rc = unhex(rf->wrap, sizeof(sec), sec) ? grace_pad(tok, len, pad)
+                                                : SG_ECRYPTO;
+
+    if (rc == SG_OK) {
+        for (size_t i = 0; i < sizeof(sec); i++)
+            sec[i] ^= pad[i];
+        rc = refresh_token(rf->uid, rf->sid, sec, out, outlen, hash);
+    }
+    if (rc == SG_OK && !sg_ct_equal(hash, 64, rf->current_hash, 64))
+        rc = SG_ECRYPTO;
+    OPENSSL_cleanse(sec, sizeof(sec));
+    OPENSSL_cleanse(pad, sizeof(pad));
     return rc;
 }
 
@@ -265,7 +330,7 @@ static int start_session(struct sg_ctx *ctx, struct sg_request *req,
     int evicted = 0, rc;
 
     if (sg_random_hex(s.id, sizeof(s.id), SG_SESSION_ID_LEN / 2) != SG_OK ||
-        new_refresh_token(u->id, s.id, refresh, sizeof(refresh), hash))
+        refresh_token(u->id, s.id, NULL, refresh, sizeof(refresh), hash))
         return SG_ECRYPTO;
     s.created_at = s.last_access = req->now_ms;
     s.expires_at = req->now_ms + cfg->session_lifetime * 1000;
@@ -450,6 +515,7 @@ int sg_handle_refresh(struct sg_ctx *ctx, struct sg_request *req,
     const struct sg_config *cfg = ctx->cfg;
     char uid[SG_USER_ID_LEN + 1], sid[SG_SESSION_ID_LEN + 1];
     char presented[65], hash[65], refresh[REFRESH_TOKEN_MAX];
+    char wrap[SG_WRAP_HEX + 1];
     char fail_key[SG_KEY_MAX], limit_key[SG_KEY_MAX];
     struct sg_refresh rf = {.uid = uid, .sid = sid};
     json_object *data = NULL;
@@ -508,9 +574,14 @@ int sg_handle_refresh(struct sg_ctx *ctx, struct sg_request *req,
                                  NULL);
     }
     if (sg_sha256_hex(tok, len, presented) != SG_OK ||
-        new_refresh_token(uid, sid, refresh, sizeof(refresh), hash) != SG_OK)
+        refresh_token(uid, sid, NULL, refresh, sizeof(refresh), hash) !=
+            SG_OK ||
+        wrap_successor(tok, len, refresh, wrap) != SG_OK) {
+        OPENSSL_cleanse(refresh, sizeof(refresh));
         return SG_ECRYPTO;
-    rf.presented_hash = presented, rf.new_hash = hash;
+    }
+    rf.presented_hash = presented, rf.new_hash = hash, rf.new_wrap = wrap;
+    rf.grace_ms = cfg->refresh_reuse_grace_ms;
     rf.now = req->now_ms;
     rf.idle_ms = cfg->session_idle_timeout * 1000;
     rf.lifetime_ms = cfg->refresh_token_ttl * 1000;
@@ -520,6 +591,22 @@ int sg_handle_refresh(struct sg_ctx *ctx, struct sg_request *req,
         sg_ratelimit_check(&rf.limit, &cfg->ratelimit_refresh, limit_key,
                            SG_LIMIT_HIT);
     rc = sg_store_refresh(ctx->store, &rf);
+    OPENSSL_cleanse(wrap, sizeof(wrap));
+    if (rc == SG_OK && rf.grace) {
+        /* the pair of the rotation that won: its refresh token, and a new
+         * access token of the same session */
+        if (unwrap_successor(tok, len, &rf, refresh, sizeof(refresh)) !=
+            SG_OK) {
+            sg_log_error("user %s: session %.8s...: the stored wrap of its "
+                         "refresh token does not open (request %s)",
+                         uid, sid, req->request_id);
+            rc = SG_EAUTH;
+        } else {
+            sg_log_info("user %s: refresh token presented again within the "
+                        "reuse grace; session %.8s... kept (request %s)",
+                        uid, sid, req->request_id);
+        }
+    }
     if (rc == SG_ESTORE) {
         OPENSSL_cleanse(refresh, sizeof(refresh));
         return rc;

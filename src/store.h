@@ -142,18 +142,29 @@ struct sg_limit_check {
 int sg_store_limits(struct sg_store *s, int64_t now,
                     struct sg_limit_check *checks, int n);
 
+/* A refresh token's 256-bit secret XORed with a pad only the token it
+ * replaced derives (hex). */
+#define SG_WRAP_HEX 64
+
 struct sg_refresh {
     const char *uid, *sid;
     const char *presented_hash, *new_hash;
-    int64_t now, idle_ms, lifetime_ms;
+    const char *new_wrap; /* the new token's secret, wrapped (hex) */
+    int64_t now, idle_ms, lifetime_ms, grace_ms;
     struct sg_limit_check limit; /* the session's window (no key: none) */
     struct sg_limit_check fail;  /* the address's window (no key: none) */
     /* out */
     char roles[SG_ROLES_MAX + 1];
     int64_t refresh_exp;
+    bool grace; /* the token rotated last, within grace_ms: nothing rotated */
+    char wrap[SG_WRAP_HEX + 1];   /* if grace: the current token's wrap */
+    char current_hash[65];        /* if grace: the current token's hash */
 };
 
-/* Rotate a refresh token: 0 rotated; SG_EAUTH unknown, ended or expired;
+/* Rotate a refresh token: 0 rotated, or (r->grace) the token presented is
+ * the one rotated last, less than grace_ms ago: nothing rotated, r->wrap
+ * and r->current_hash give back the session's current token; SG_EAUTH
+ * unknown, ended or expired;
  * SG_EREUSED a rotated token replayed (the session has been ended);
  * SG_ELIMIT refused by a full window, nothing rotated: r->limit.allowed
  * false when the token matched and the session's window is full,

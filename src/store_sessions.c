@@ -70,7 +70,7 @@ int sg_store_refresh(struct sg_store *s, struct sg_refresh *rf)
     const char *prefix = s->cfg->key_prefix;
     char key[SG_KEY_MAX], rot[SG_KEY_MAX], zset[SG_KEY_MAX], user[SG_KEY_MAX];
     char now[24], idle[24], life[24], limit[24], window[24], flimit[24];
-    char fwindow[24], member[SG_MEMBER_MAX];
+    char fwindow[24], grace[24], member[SG_MEMBER_MAX];
     long long status, rexp, remaining, reset;
     struct sg_limit_check *w;
     redisReply *r;
@@ -86,13 +86,14 @@ int sg_store_refresh(struct sg_store *s, struct sg_refresh *rf)
     I64(window, rf->limit.window_ms);
     I64(flimit, rf->fail.key ? rf->fail.limit : 0);
     I64(fwindow, rf->fail.window_ms);
+    I64(grace, rf->grace_ms);
     sg_store_member(s, rf->now, member);
     /* clang-format off */
     const char *argv[] = {
         key, rot, zset, user, rf->limit.key ? rf->limit.key : key,
         rf->fail.key ? rf->fail.key : key,
         now, idle, rf->presented_hash, rf->new_hash, life, rf->sid,
-        limit, window, member, flimit, fwindow};
+        limit, window, member, flimit, fwindow, grace, rf->new_wrap};
     /* clang-format on */
     r = sg_store_eval(s, SG_SCRIPT_REFRESH, 6, (int)SG_ARRAY_LEN(argv), argv,
                       NULL);
@@ -100,16 +101,26 @@ int sg_store_refresh(struct sg_store *s, struct sg_refresh *rf)
         return SG_ESTORE;
     rf->limit.allowed = rf->fail.allowed = true;
     rf->limit.remaining = rf->fail.remaining = -1;
-    if (r->type == REDIS_REPLY_ARRAY && r->elements == 5 &&
+    rf->grace = false;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 7 &&
         sg_store_reply_int(r->element[0], &status) &&
         sg_store_reply_int(r->element[2], &rexp) &&
         sg_store_reply_int(r->element[3], &remaining) &&
         sg_store_reply_int(r->element[4], &reset)) {
-        rc = status == 1                    ? SG_OK
+        if (status == 2 &&
+            (!sg_store_reply_copy(r->element[5], rf->wrap, sizeof(rf->wrap)) ||
+             strlen(rf->wrap) != SG_WRAP_HEX ||
+             !sg_store_reply_copy(r->element[6], rf->current_hash,
+                                  sizeof(rf->current_hash)) ||
+             strlen(rf->current_hash) != 64))
+            status = 0; /* not a wrap this build made: no grace */
+        rf->grace = status == 2;
+        rc = status == 1 || status == 2     ? SG_OK
              : status == -1 || status == -6 ? SG_ELIMIT
              : status == -4                 ? SG_EREUSED
                                             : SG_EAUTH;
-        w = status == 1 || status == -1 ? &rf->limit : &rf->fail;
+        w = status == 1 || status == 2 || status == -1 ? &rf->limit
+                                                       : &rf->fail;
         w->allowed = status != -1 && status != -6;
         w->remaining = remaining;
         w->reset_ms = reset;
