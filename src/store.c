@@ -11,6 +11,7 @@
  * nothing at all.
  */
 #include <errno.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -226,13 +227,27 @@ int sg_store_connect(struct sg_store *s)
     return SG_OK;
 }
 
-/* True when a command failed because the server had closed an idle
- * connection (a Redis restart): it never ran, so it is safe to send again
- * on a fresh connection. A timeout is not: the command may have run. */
-static bool closed_while_idle(const redisContext *c)
+/* False when the connection is known dead before anything is sent on it:
+ * the server closed it while it sat idle (a Redis restart, its `timeout`),
+ * or sent something no command asked for. A command that fails once sent
+ * is never sent again (it may have run: a refresh run twice would be
+ * taken for reuse, a registration for a conflict), so the only retry is
+ * this check, before the command goes out. One recv(2) that never blocks. */
+static bool still_open(const redisContext *c)
 {
-    return c->err == REDIS_ERR_EOF ||
-           (c->err == REDIS_ERR_IO && (errno == EPIPE || errno == ECONNRESET));
+    char b;
+    ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
+}
+
+/* A connection to send on: the one kept if still open, else a new one
+ * (no backoff for a stale one: Redis may well be back already). */
+static int connect_live(struct sg_store *s)
+{
+    if (s->c && !still_open(s->c))
+        sg_store_disconnect(s);
+    return sg_store_connect(s);
 }
 
 /* "PFX<n>\r\n" for a RESP header. */
@@ -281,7 +296,6 @@ static redisReply *send_command(struct sg_store *s)
 redisReply *sg_store_argv(struct sg_store *s, int argc, const char **argv,
                           const size_t *lens)
 {
-    bool fresh = !s->c;
     redisReply *r;
 
     if (format_command(s, argc, argv, lens) != SG_OK) {
@@ -289,19 +303,11 @@ redisReply *sg_store_argv(struct sg_store *s, int argc, const char **argv,
         sg_log_error("redis: out of memory formatting a command");
         return NULL;
     }
-    if (sg_store_connect(s) != SG_OK) {
+    if (connect_live(s) != SG_OK) {
         sg_buf_wipe(&s->cmd);
         return NULL;
     }
     r = send_command(s);
-    if (!r && !fresh && closed_while_idle(s->c)) {
-        sg_store_disconnect(s);
-        if (sg_store_connect(s) != SG_OK) {
-            sg_buf_wipe(&s->cmd);
-            return NULL;
-        }
-        r = send_command(s);
-    }
     if (!r)
         sg_store_fail(s, s->c->errstr);
     sg_buf_wipe(&s->cmd); /* may hold a password hash (register, passwd) */
@@ -443,22 +449,14 @@ int sg_store_probe(struct sg_store *s, const char **detail)
 {
     redisReply *r[5] = {0};
     char key[128], token[33];
-    bool fresh = !s->c, ok;
+    bool ok;
 
     *detail = "unavailable";
-    if (sg_store_connect(s) != SG_OK ||
+    if (connect_live(s) != SG_OK ||
         sg_random_hex(token, sizeof(token), 16) != SG_OK)
         return SG_ESTORE;
     snprintf(key, sizeof(key), "%sready:%s", s->cfg->key_prefix, token);
     ok = send_probe(s, key, token, r);
-    if (!ok && !fresh && closed_while_idle(s->c)) {
-        for (int i = 0; i < 5; i++)
-            freeReplyObject(r[i]), r[i] = NULL;
-        sg_store_disconnect(s);
-        if (sg_store_connect(s) != SG_OK)
-            return SG_ESTORE;
-        ok = send_probe(s, key, token, r);
-    }
     if (!ok) {
         *detail = "no answer";
         sg_store_fail(s, s->c->errstr);
