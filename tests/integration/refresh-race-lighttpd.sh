@@ -1,0 +1,4 @@
+#!/bin/bash
+# The refresh-race suite against the lighttpd deployment.
+export SG_SERVER=lighttpd
+. "$(dirname "$0")/refresh-race.sh"
