@@ -54,7 +54,7 @@ const char *sg_store_script_sha(int id)
 }
 
 #define BACKOFF_MIN_MS 50
-#define BACKOFF_MAX_MS 1000
+#define BACKOFF_MAX_MS 250 /* Redis back: serving again within this */
 
 static int64_t monotonic_ms(void)
 {
