@@ -249,14 +249,17 @@ static void run_op(uint8_t op)
                                 .sid = sid,
                                 .presented_hash = "p",
                                 .new_hash = "n",
+                                .new_wrap = "w",
+                                .grace_ms = 4,
                                 .now = 1,
                                 .idle_ms = 2,
                                 .lifetime_ms = 3};
         rc = sg_store_refresh(store, &rf);
         if (rc != SG_OK && rc != SG_EAUTH && rc != SG_EREUSED &&
-            rc != SG_ESTORE)
+            rc != SG_ELIMIT && rc != SG_ESTORE)
             abort();
-        if (rc == SG_OK && !terminated(rf.roles, sizeof(rf.roles)))
+        if (rc == SG_OK && (!terminated(rf.roles, sizeof(rf.roles)) ||
+                             (rf.grace && strlen(rf.wrap) != SG_WRAP_HEX)))
             abort();
         break;
     }
