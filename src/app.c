@@ -6,6 +6,7 @@
  * type (415), JSON syntax (400), and only then the handler. Each route's
  * needs are flags in the table below, not code in the handlers.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
@@ -14,29 +15,50 @@
 #include "handlers.h"
 #include "log.h"
 
-#define JSON SG_ROUTE_JSON
-#define AUTH SG_ROUTE_AUTH
+#define JSON     SG_ROUTE_JSON
+#define OPTIONAL SG_ROUTE_BODY_OPTIONAL
 
+/* clang-format off */
 const struct sg_route sg_app_routes[] = {
-    {"GET", "/health", 0, NULL, sg_handle_health},
-    {"GET", "/ready", 0, NULL, sg_handle_ready},
-    {"POST", "/auth/register", JSON, "register", sg_handle_register},
-    {"POST", "/auth/signin", JSON, "signin", sg_handle_signin},
-    {"POST", "/auth/refresh", JSON | SG_ROUTE_BODY_OPTIONAL, "refresh",
+    {"GET", "/health", 0, SG_OPEN, 0, SG_RL_NONE, sg_handle_health},
+    {"GET", "/ready", 0, SG_OPEN, 0, SG_RL_NONE, sg_handle_ready},
+    {"POST", "/auth/register", JSON, SG_OPEN, 0, SG_RL_REGISTER,
+     sg_handle_register},
+    {"POST", "/auth/signin", JSON, SG_OPEN, 0, SG_RL_SIGNIN, sg_handle_signin},
+    {"POST", "/auth/refresh", JSON | OPTIONAL, SG_OPEN, 0, SG_RL_REFRESH,
      sg_handle_refresh},
-    {"POST", "/auth/signout", AUTH, "user", sg_handle_signout},
-    {"GET", "/auth/verify", AUTH, "user", sg_handle_verify},
-    {"GET", "/auth/me", AUTH, "user", sg_handle_me},
-    {"GET", "/sessions", AUTH, "user", sg_handle_sessions_list},
-    {"DELETE", "/sessions", AUTH, "user", sg_handle_sessions_end},
-    {"DELETE", "/sessions/{id}", AUTH, "user", sg_handle_session_end},
-    {"GET", "/admin/users/{user_id}/sessions", AUTH, "user",
-     sg_handle_admin_sessions_list},
-    {"DELETE", "/admin/users/{user_id}/sessions", AUTH, "user",
-     sg_handle_admin_sessions_end},
-    {"GET", "/.well-known/jwks.json", 0, NULL, sg_handle_jwks},
+    {"POST", "/auth/signout", 0, SG_BEARER, SG_OP_SIGNOUT, SG_RL_USER,
+     sg_handle_signout},
+    {"GET", "/auth/verify", 0, SG_BEARER_ROLE, SG_OP_VERIFY, SG_RL_USER,
+     sg_handle_verify},
+    {"GET", "/auth/me", 0, SG_BEARER, SG_OP_ME, SG_RL_USER, sg_handle_me},
+    {"GET", "/sessions", 0, SG_BEARER, SG_OP_SESSIONS_LIST, SG_RL_USER,
+     sg_handle_sessions_list},
+    {"DELETE", "/sessions", 0, SG_BEARER, SG_OP_SESSIONS_END, SG_RL_USER,
+     sg_handle_sessions_end},
+    {"DELETE", "/sessions/{id}", 0, SG_BEARER, SG_OP_SESSION_END, SG_RL_USER,
+     sg_handle_session_end},
+    {"GET", "/admin/users/{user_id}/sessions", 0, SG_ADMIN,
+     SG_OP_SESSIONS_LIST, SG_RL_USER, sg_handle_sessions_list},
+    {"DELETE", "/admin/users/{user_id}/sessions", 0, SG_ADMIN,
+     SG_OP_SESSIONS_END, SG_RL_USER, sg_handle_sessions_end},
+    {"GET", "/.well-known/jwks.json", 0, SG_OPEN, 0, SG_RL_NONE,
+     sg_handle_jwks},
 };
+/* clang-format on */
 const size_t sg_app_routes_len = SG_ARRAY_LEN(sg_app_routes);
+
+/* The authorizer's row: the request it protects gets what GET
+ * /auth/verify does, from the same row (found once). */
+static const struct sg_route *verify_route(void)
+{
+    static const struct sg_route *row;
+
+    for (size_t i = 0; !row && i < sg_app_routes_len; i++)
+        if (sg_app_routes[i].handler == sg_handle_verify)
+            row = &sg_app_routes[i];
+    return row;
+}
 
 /* 0 when the body suits the route, else the error already written. */
 static int check_body(const struct sg_route *route, struct sg_request *req,
@@ -67,11 +89,45 @@ static int check_body(const struct sg_route *route, struct sg_request *req,
     return 0;
 }
 
-/* The token part of authentication, before any Redis work: a valid
- * signature and claims, and an X-Session-ID, if sent, that matches. */
-static bool authenticate(struct sg_ctx *ctx, struct sg_request *req,
-                         struct sg_response *res)
+/* Copy path parameter i into out if it is exactly len lowercase hex,
+ * else "-", which names nothing: a malformed id is answered as someone
+ * else's (404), after authentication (401 first). */
+static void hex_param(const struct sg_request *req, int i, size_t len,
+                      char *out)
 {
+    bool ok = req->param_lens[i] == len;
+
+    for (size_t k = 0; ok && k < len; k++) {
+        char c = req->params[i][k];
+        ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+    }
+    if (ok) {
+        memcpy(out, req->params[i], len);
+        out[len] = '\0';
+    } else {
+        strcpy(out, "-");
+    }
+}
+
+struct call_buf {
+    struct sg_auth_call c;
+    char target[SG_SESSION_ID_LEN + SG_USER_ID_LEN + 2];
+};
+
+/* Authentication as the row says: the token (signature and claims, CSRF
+ * for a cookie, X-Session-ID), the role, then the row's store operation,
+ * which checks revocation and the session and counts the row's limit in
+ * one round trip. true with the call done; false with the answer
+ * written (401, 403, 404, 429, 503). */
+static bool authenticate(struct sg_ctx *ctx, const struct sg_route *route,
+                         struct sg_request *req, struct sg_response *res,
+                         struct call_buf *b)
+{
+    struct sg_auth_call *c = &b->c;
+    const struct sg_rate_policy *limit =
+        route->limit == SG_RL_USER ? &ctx->cfg->ratelimit_user : NULL;
+
+    memset(b, 0, sizeof(*b));
     if (sg_auth_verify_token(ctx, req, &req->token) != SG_OK) {
         sg_response_error(res, SG_API_UNAUTHORIZED, NULL, NULL);
         return false;
@@ -89,12 +145,58 @@ static bool authenticate(struct sg_ctx *ctx, struct sg_request *req,
     if (req->session_header && strcmp(req->session_header, req->token.sid)) {
         /* checked and counted like any request of the route, so that the
          * answer is 401 for a dead session and carries the same headers */
-        struct sg_auth_call c = {0};
-        if (sg_auth_run(ctx, req, res, SG_OP_VERIFY, &c))
+        if (sg_auth_run(ctx, req, res, SG_OP_VERIFY, limit, c))
             sg_response_error(res, SG_API_SESSION_MISMATCH, NULL, NULL);
         return false;
     }
-    return true;
+    switch (route->access) {
+    case SG_ADMIN:
+        c->forbidden = !sg_token_has_role(req->claims, "admin");
+        hex_param(req, 0, SG_USER_ID_LEN, b->target);
+        c->target_uid = b->target;
+        break;
+    case SG_BEARER_ROLE:
+        c->forbidden = req->require_role &&
+                       !sg_token_has_role(req->claims, req->require_role);
+        break;
+    default:
+        if (req->params[0]) { /* /sessions/{id} */
+            hex_param(req, 0, SG_SESSION_ID_LEN, b->target);
+            c->target_sid = b->target;
+        }
+        break;
+    }
+    c->revoke_ms = req->claims->exp * 1000 - req->now_ms; /* signout */
+    return sg_auth_run(ctx, req, res, (enum sg_auth_op)route->op, limit, c);
+}
+
+/* Run the row: authentication and limits as it says, then its handler;
+ * the one place where a handler's error code becomes an answer. */
+static void run_route(struct sg_ctx *ctx, const struct sg_route *route,
+                      struct sg_request *req, struct sg_response *res)
+{
+    struct call_buf b;
+    struct sg_auth_call *call = NULL;
+    int rc;
+
+    req->route = route;
+    if (route->access != SG_OPEN) {
+        bool ok = authenticate(ctx, route, req, res, &b);
+        if (!ok) {
+            free(b.c.sessions);
+            return;
+        }
+        call = &b.c;
+    }
+    rc = route->handler(ctx, req, res, call);
+    if (call)
+        free(call->sessions); /* a list the handler rendered */
+    if (rc != SG_OK) {
+        if (rc != SG_ESTORE && rc != SG_EAUTH && rc != SG_EINVAL)
+            sg_log_error("%s %s: internal error %d (request %s)", route->method,
+                         route->path, rc, req->request_id);
+        sg_response_fail(res, rc);
+    }
 }
 
 /* A browser (it accepts HTML) denied by the authorizer goes to the
@@ -134,13 +236,7 @@ static void redirect_to_signin(struct sg_ctx *ctx, struct sg_request *req,
 static void authorize(struct sg_ctx *ctx, struct sg_request *req,
                       struct sg_response *res)
 {
-    int rc;
-
-    if (authenticate(ctx, req, res)) {
-        rc = sg_handle_verify(ctx, req, res);
-        if (rc != SG_OK)
-            sg_response_fail(res, rc);
-    }
+    run_route(ctx, verify_route(), req, res);
     redirect_to_signin(ctx, req, res);
 }
 
@@ -149,7 +245,6 @@ void sg_app_handle(struct sg_ctx *ctx, struct sg_request *req,
 {
     const struct sg_route *route = NULL;
     char allow[64];
-    int rc;
 
     if (req->authorizer) {
         authorize(ctx, req, res);
@@ -174,13 +269,5 @@ void sg_app_handle(struct sg_ctx *ctx, struct sg_request *req,
     }
     if (check_body(route, req, res) != 0)
         return;
-    if ((route->flags & SG_ROUTE_AUTH) && !authenticate(ctx, req, res))
-        return;
-    rc = route->handler(ctx, req, res);
-    if (rc != SG_OK) {
-        if (rc != SG_ESTORE && rc != SG_EAUTH && rc != SG_EINVAL)
-            sg_log_error("%s %s: internal error %d (request %s)", route->method,
-                         route->path, rc, req->request_id);
-        sg_response_fail(res, rc);
-    }
+    run_route(ctx, route, req, res);
 }

@@ -73,18 +73,18 @@ static bool signature_only(struct sg_ctx *ctx, const struct sg_request *req,
 
 bool sg_auth_run(struct sg_ctx *ctx, struct sg_request *req,
                  struct sg_response *res, enum sg_auth_op op,
-                 struct sg_auth_call *c)
+                 const struct sg_rate_policy *p, struct sg_auth_call *c)
 {
     const struct sg_claims *cl = req->claims;
-    const struct sg_rate_policy *p = &ctx->cfg->ratelimit_user;
     char limit_key[SG_KEY_MAX];
     int rc;
 
     c->uid = cl->sub, c->sid = cl->sid, c->jti = cl->jti;
     c->now = req->now_ms;
     c->idle_ms = ctx->cfg->session_idle_timeout * 1000;
-    if (p->limit && sg_ratelimit_key(ctx, req, "user", p, NULL, cl->sid,
-                                     cl->sub, limit_key) == SG_OK) {
+    if (p && p->limit &&
+        sg_ratelimit_key(ctx, req, "user", p, NULL, cl->sid, cl->sub,
+                         limit_key) == SG_OK) {
         c->limit = p->limit;
         c->window_ms = p->window_ms;
         c->limit_key = limit_key;

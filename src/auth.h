@@ -1,10 +1,10 @@
 /* auth.h -- authenticating a request: the bearer token, then one store
  * call that checks revocation and the session and does the route's work.
  *
- * sg_app_handle() verifies the token of every SG_ROUTE_AUTH route before
- * its handler runs (signature and claims, in-process) and leaves the
- * claims in req->claims. The handler then calls sg_auth_run() once with
- * its operation; that call is the request's only Redis round trip.
+ * sg_app_handle() runs both for every route whose row asks for a token
+ * (router.h), before the handler: the verified claims are left in
+ * req->claims and the store call's results in the call the handler gets.
+ * That call is the request's only Redis round trip.
  */
 #ifndef SG_AUTH_H
 #define SG_AUTH_H
@@ -26,11 +26,12 @@ int sg_auth_verify_token(struct sg_ctx *ctx, struct sg_request *req,
                          struct sg_claims *out);
 
 /* Run op for the authenticated request, c's operation-specific fields
- * already set. Fills the common fields, adds X-Session-ID and the rate
- * limit headers, and on any outcome but success writes the error answer
- * (401, 403, 404, 429, 503) and returns false. */
+ * already set, counting the request in limit's window (NULL: none).
+ * Fills the common fields, adds X-Session-ID and the rate limit headers,
+ * and on any outcome but success writes the error answer (401, 403, 404,
+ * 429, 503) and returns false. */
 bool sg_auth_run(struct sg_ctx *ctx, struct sg_request *req,
                  struct sg_response *res, enum sg_auth_op op,
-                 struct sg_auth_call *c);
+                 const struct sg_rate_policy *limit, struct sg_auth_call *c);
 
 #endif

@@ -109,7 +109,7 @@ static int limit_one(struct sg_ctx *ctx, struct sg_request *req,
 }
 
 int sg_handle_register(struct sg_ctx *ctx, struct sg_request *req,
-                       struct sg_response *res)
+                       struct sg_response *res, struct sg_auth_call *call)
 {
     const struct sg_config *cfg = ctx->cfg;
     struct sg_user u = {0};
@@ -120,7 +120,8 @@ int sg_handle_register(struct sg_ctx *ctx, struct sg_request *req,
 
     if (!cfg->registration_open)
         return sg_response_error(res, SG_API_REGISTRATION_CLOSED, NULL, NULL);
-    if ((rc = limit_one(ctx, req, res, "register", &cfg->ratelimit_register,
+    if (req->route->limit == SG_RL_REGISTER &&
+        (rc = limit_one(ctx, req, res, "register", &cfg->ratelimit_register,
                         NULL)) != SG_OK)
         return rc == SG_ELIMIT ? SG_OK : rc;
     if (!body_string(req, res, "email", 4096, &email, &email_len) ||
@@ -179,8 +180,8 @@ static int refresh_token(const char *uid, const char *sid,
                          const unsigned char *secret, char *out, size_t outlen,
                          char hash[65])
 {
-    unsigned char raw[REFRESH_RAW_BYTES], *sec = raw + USER_ID_BYTES +
-                                                 SESSION_ID_BYTES;
+    unsigned char raw[REFRESH_RAW_BYTES],
+        *sec = raw + USER_ID_BYTES + SESSION_ID_BYTES;
     int rc = SG_ECRYPTO;
 
     if (secret)
@@ -242,7 +243,7 @@ static int unwrap_successor(const char *tok, size_t len,
     unsigned char sec[REFRESH_SECRET_BYTES], pad[REFRESH_SECRET_BYTES];
     char hash[65];
     int rc = unhex(rf->wrap, sizeof(sec), sec) ? grace_pad(tok, len, pad)
-                                                : SG_ECRYPTO;
+                                               : SG_ECRYPTO;
 
     if (rc == SG_OK) {
         for (size_t i = 0; i < sizeof(sec); i++)
@@ -416,7 +417,7 @@ static int check_password(struct sg_ctx *ctx, const struct sg_signin *si,
  * password comes from an address its user signed in from, which only the
  * user can do. The headers describe the window that decides. */
 int sg_handle_signin(struct sg_ctx *ctx, struct sg_request *req,
-                     struct sg_response *res)
+                     struct sg_response *res, struct sg_auth_call *call)
 {
     const char *email = NULL, *pw;
     size_t email_len = 0, pw_len, i;
@@ -494,8 +495,7 @@ static bool parse_refresh(const char *t, size_t len, char *uid, char *sid)
 
 /* The headers of the window that decided a refresh's answer, and its
  * 429 when that window is full. */
-static void window_answer(struct sg_response *res,
-                          const struct sg_request *req,
+static void window_answer(struct sg_response *res, const struct sg_request *req,
                           const struct sg_limit_check *w)
 {
     if (w->key && w->remaining >= 0)
@@ -510,7 +510,7 @@ static void window_answer(struct sg_response *res,
  * tokens that matched nothing (malformed, forged, stale), so that a valid
  * token is never refused for what others at its address sent. */
 int sg_handle_refresh(struct sg_ctx *ctx, struct sg_request *req,
-                      struct sg_response *res)
+                      struct sg_response *res, struct sg_auth_call *call)
 {
     const struct sg_config *cfg = ctx->cfg;
     char uid[SG_USER_ID_LEN + 1], sid[SG_SESSION_ID_LEN + 1];
@@ -547,14 +547,14 @@ int sg_handle_refresh(struct sg_ctx *ctx, struct sg_request *req,
         sg_ratelimit_key(ctx, req, "refresh_failure",
                          &cfg->ratelimit_refresh_failure, NULL, NULL, NULL,
                          fail_key) == SG_OK)
-        sg_ratelimit_check(&rf.fail, &cfg->ratelimit_refresh_failure,
-                           fail_key, SG_LIMIT_HIT);
+        sg_ratelimit_check(&rf.fail, &cfg->ratelimit_refresh_failure, fail_key,
+                           SG_LIMIT_HIT);
     if (found != SG_OK || !valid || (from_cookie && !sg_csrf_ok(cfg, req))) {
         /* no session to ask: the address's window alone (a malformed
          * token counts in it, a missing one or a CSRF failure does not) */
         if (rf.fail.key) {
-            rf.fail.mode = found == SG_OK && !valid ? SG_LIMIT_HIT
-                                                    : SG_LIMIT_PEEK;
+            rf.fail.mode =
+                found == SG_OK && !valid ? SG_LIMIT_HIT : SG_LIMIT_PEEK;
             if ((rc = sg_store_limits(ctx->store, req->now_ms, &rf.fail, 1)))
                 return rc;
             window_answer(res, req, &rf.fail);

@@ -9,7 +9,7 @@
 #include "handlers.h"
 
 int sg_handle_health(struct sg_ctx *ctx, struct sg_request *req,
-                     struct sg_response *res)
+                     struct sg_response *res, struct sg_auth_call *call)
 {
     json_object *data = json_object_new_object();
 
@@ -36,7 +36,7 @@ static json_object *ready_data(const char *status, const char *redis)
 }
 
 int sg_handle_ready(struct sg_ctx *ctx, struct sg_request *req,
-                    struct sg_response *res)
+                    struct sg_response *res, struct sg_auth_call *call)
 {
     const char *detail;
     json_object *data;

@@ -18,6 +18,8 @@
 #define SG_REQUEST_ID_MAX   128
 #define SG_ROUTE_PARAMS_MAX 2
 
+struct sg_route;
+
 struct sg_request {
     const char *method;
     const char *path; /* the route path (sg_router_path), not NUL-ended */
@@ -53,7 +55,8 @@ struct sg_request {
     int64_t now_ms; /* request start, from the transport's clock */
     char request_id[SG_REQUEST_ID_MAX + 1];
 
-    /* set by the router */
+    /* set by the router and the app */
+    const struct sg_route *route; /* the row being run */
     const char *params[SG_ROUTE_PARAMS_MAX];
     size_t param_lens[SG_ROUTE_PARAMS_MAX];
 
@@ -78,8 +81,8 @@ struct sg_request {
  * limit: CONTENT_LENGTH above it sets body_too_large and the transport
  * must not read the body. Generates a request id unless the client sent a
  * sane one. Never fails: odd input is recorded and judged by the router. */
-void sg_request_init(struct sg_request *req, char *const *envp,
-                     size_t max_body, int64_t now_ms);
+void sg_request_init(struct sg_request *req, char *const *envp, size_t max_body,
+                     int64_t now_ms);
 
 /* Read up to n bytes of the body into p: the count read, 0 at the end, or
  * negative on error (EINTR is the reader's business). */

@@ -1,8 +1,11 @@
 /* router.h -- method + path to a route, compiled once per worker.
  *
- * A route table is a static array of struct sg_route, each carrying its
- * flags (body, authentication, role, rate-limit policy) as cgit's command
- * table does, so handlers hold only their own logic. Paths are literal
+ * A route table is a static array of struct sg_route, each row carrying
+ * what the route needs as cgit's command table does: body, who may call
+ * it, the store operation that authenticates it, its rate-limit policy.
+ * sg_app_handle() reads the row and does all of that before the handler
+ * runs, so handlers hold only their own work and rendering, and a route
+ * that needs a token cannot skip the revocation check. Paths are literal
  * ("/auth/verify") or have {name} segments ("/sessions/{id}") that are
  * compiled to PCRE2 patterns once, when the router is built.
  */
@@ -13,21 +16,48 @@
 #include "response.h"
 
 struct sg_ctx;
+struct sg_auth_call;
 
+/* A handler does its route's work and renders the answer. call is the
+ * authenticated route's store call, already run and successful (NULL
+ * for SG_OPEN routes). It returns 0 with res filled, or an SG_E* code
+ * that sg_app_handle() alone turns into an answer. */
 typedef int (*sg_handler_fn)(struct sg_ctx *ctx, struct sg_request *req,
-                             struct sg_response *res);
+                             struct sg_response *res,
+                             struct sg_auth_call *call);
 
 enum sg_route_flags {
     SG_ROUTE_JSON = 1 << 0,          /* needs a JSON object body */
-    SG_ROUTE_AUTH = 1 << 1,          /* needs a valid access token */
-    SG_ROUTE_BODY_OPTIONAL = 1 << 2, /* JSON: an empty body is allowed */
+    SG_ROUTE_BODY_OPTIONAL = 1 << 1, /* JSON: an empty body is allowed */
+};
+
+/* Who may call a route. Every access but SG_OPEN means: a valid access
+ * token (signature, claims, CSRF for cookies, X-Session-ID), then the
+ * row's store operation, which checks revocation and the session and
+ * counts the row's rate limit in the same round trip. */
+enum sg_access {
+    SG_OPEN,        /* anyone; the handler applies the row's limit */
+    SG_BEARER,      /* a live session's access token */
+    SG_BEARER_ROLE, /* and the role the server asks for (SG_REQUIRE_ROLE) */
+    SG_ADMIN,       /* and role admin; {user_id} names the target user */
+};
+
+/* The rate-limit policy of a route (the config's ratelimit_* keys). */
+enum sg_route_limit {
+    SG_RL_NONE,
+    SG_RL_USER,     /* ratelimit_user, in the authenticating store call */
+    SG_RL_REGISTER, /* ratelimit_register, before the account is made */
+    SG_RL_SIGNIN,   /* ratelimit_signin and _failure, inside signin.lua */
+    SG_RL_REFRESH,  /* ratelimit_refresh and _failure, inside refresh.lua */
 };
 
 struct sg_route {
     const char *method;
     const char *path;
     unsigned flags;
-    const char *limit; /* rate-limit policy name, or NULL */
+    enum sg_access access;
+    int op; /* access != SG_OPEN: the enum sg_auth_op (store.h) to run */
+    enum sg_route_limit limit;
     sg_handler_fn handler;
 };
 

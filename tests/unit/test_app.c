@@ -201,6 +201,57 @@ static void test_authorizer(const char *token)
     ((struct sg_config *)ctx->cfg)->on_store_error = SG_FAIL_CLOSED;
 }
 
+/* A route added to a table is checked as its row says: the handler of a
+ * bearer route never runs without a valid token and its store call (here
+ * Redis is unreachable: 503, not the handler's 200). */
+static int added_calls;
+
+static int added(struct sg_ctx *c, struct sg_request *q, struct sg_response *r,
+                 struct sg_auth_call *call)
+{
+    added_calls++;
+    return sg_response_ok(r, 200, NULL);
+}
+
+static void test_added_route(const char *token)
+{
+    static const struct sg_route table[] = {
+        {"GET", "/added", 0, SG_BEARER, SG_OP_ME, SG_RL_USER, added},
+        {"GET", "/added/admin", 0, SG_ADMIN, SG_OP_SESSIONS_LIST, SG_RL_USER,
+         added},
+        {"GET", "/added/open", 0, SG_OPEN, 0, SG_RL_NONE, added},
+    };
+    struct sg_router *saved = ctx->router;
+    char auth[1024];
+    const char *none[] = {"REQUEST_METHOD", "GET", "PATH_INFO", "/added",
+                          NULL};
+    const char *bad[] = {"REQUEST_METHOD", "GET", "PATH_INFO", "/added",
+                         "HTTP_AUTHORIZATION", "Bearer x.y.z", NULL};
+    const char *good[] = {"REQUEST_METHOD",     "GET",  "PATH_INFO",
+                          "/added",             "HTTP_AUTHORIZATION",
+                          auth,                 NULL};
+    const char *admin[] = {"REQUEST_METHOD",     "GET", "PATH_INFO",
+                           "/added/admin",       "HTTP_AUTHORIZATION",
+                           auth,                 NULL};
+    const char *open[] = {"REQUEST_METHOD", "GET", "PATH_INFO", "/added/open",
+                          NULL};
+
+    snprintf(auth, sizeof(auth), "Bearer %s", token);
+    ctx->router = sg_router_new(table, SG_ARRAY_LEN(table), false);
+    TAP_OK(ctx->router != NULL, "a table with an added route");
+    added_calls = 0;
+    TAP_OK(run(none, NULL) == 401, "added bearer route, no token: 401");
+    TAP_OK(run(bad, NULL) == 401, "added bearer route, bad token: 401");
+    TAP_OK(run(good, NULL) == 503,
+           "added bearer route, good token: its store call runs first (503)");
+    TAP_OK(run(admin, NULL) == 503, "added admin route: the store call too");
+    TAP_OK(added_calls == 0, "the handler never ran");
+    TAP_OK(run(open, NULL) == 200 && added_calls == 1,
+           "an open route runs its handler");
+    sg_router_free(ctx->router);
+    ctx->router = saved;
+}
+
 int main(void)
 {
     const char *srcdir = getenv("SG_SRCDIR") ? getenv("SG_SRCDIR") : ".";
@@ -230,6 +281,7 @@ int main(void)
     test_pipeline();
     test_auth(token, claims.sid);
     test_authorizer(token);
+    test_added_route(token);
     free(token);
     sg_response_free(&res);
     sg_ctx_free(ctx);

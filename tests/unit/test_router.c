@@ -6,18 +6,19 @@
 #include "router.h"
 #include "tap.h"
 
-static int h(struct sg_ctx *c, struct sg_request *q, struct sg_response *r)
+static int h(struct sg_ctx *c, struct sg_request *q, struct sg_response *r,
+             struct sg_auth_call *call)
 {
     return 0;
 }
 
 static const struct sg_route routes[] = {
-    {"GET", "/health", 0, NULL, h},
-    {"POST", "/auth/signin", SG_ROUTE_JSON, NULL, h},
-    {"GET", "/sessions", SG_ROUTE_AUTH, NULL, h},
-    {"DELETE", "/sessions", SG_ROUTE_AUTH, NULL, h},
-    {"DELETE", "/sessions/{id}", SG_ROUTE_AUTH, NULL, h},
-    {"GET", "/admin/users/{user_id}/sessions", SG_ROUTE_AUTH, NULL, h},
+    {"GET", "/health", 0, SG_OPEN, 0, SG_RL_NONE, h},
+    {"POST", "/auth/signin", SG_ROUTE_JSON, SG_OPEN, 0, SG_RL_SIGNIN, h},
+    {"GET", "/sessions", 0, SG_BEARER, 0, SG_RL_USER, h},
+    {"DELETE", "/sessions", 0, SG_BEARER, 0, SG_RL_USER, h},
+    {"DELETE", "/sessions/{id}", 0, SG_BEARER, 0, SG_RL_USER, h},
+    {"GET", "/admin/users/{user_id}/sessions", 0, SG_ADMIN, 0, SG_RL_USER, h},
 };
 
 /* Route REQUEST_URI uri under the mount /api/v1, as sg_app_handle does;
