@@ -202,29 +202,11 @@ int sg_base64url_decode(const char *in, size_t len, unsigned char *out,
     return SG_OK;
 }
 
-/* Eight bytes at a time (CRYPTO_memcmp goes byte by byte): every byte is
- * read and folded into diff whatever the contents, and nothing branches
- * on them. The empty asm makes diff opaque to the compiler at each step,
- * so it cannot turn the fold into an early exit. */
+/* OpenSSL's CRYPTO_memcmp reads every byte whatever the contents; the
+ * lengths (a MAC's, a hash's) are public. */
 bool sg_ct_equal(const void *a, size_t alen, const void *b, size_t blen)
 {
-    const unsigned char *p = a, *q = b;
-    uint64_t diff = 0, x, y;
-    size_t i = 0;
-
-    if (alen != blen)
-        return false;
-    for (; i + 8 <= alen; i += 8) {
-        memcpy(&x, p + i, 8);
-        memcpy(&y, q + i, 8);
-        diff |= x ^ y;
-        __asm__("" : "+r"(diff));
-    }
-    for (; i < alen; i++) {
-        diff |= (uint64_t)(p[i] ^ q[i]);
-        __asm__("" : "+r"(diff));
-    }
-    return diff == 0;
+    return alen == blen && CRYPTO_memcmp(a, b, alen) == 0;
 }
 
 int sg_sha256_hex(const void *in, size_t len, char out[65])
