@@ -12,6 +12,7 @@
 #include "app.h"
 #include "auth.h"
 #include "cookie.h"
+#include "crypto.h"
 #include "handlers.h"
 #include "log.h"
 
@@ -95,13 +96,7 @@ static int check_body(const struct sg_route *route, struct sg_request *req,
 static void hex_param(const struct sg_request *req, int i, size_t len,
                       char *out)
 {
-    bool ok = req->param_lens[i] == len;
-
-    for (size_t k = 0; ok && k < len; k++) {
-        char c = req->params[i][k];
-        ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-    }
-    if (ok) {
+    if (req->param_lens[i] == len && sg_is_hex(req->params[i], len)) {
         memcpy(out, req->params[i], len);
         out[len] = '\0';
     } else {

@@ -202,6 +202,29 @@ int sg_base64url_decode(const char *in, size_t len, unsigned char *out,
     return SG_OK;
 }
 
+bool sg_is_hex(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (!sg_is_hex_char((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
+bool sg_hex_decode(const char *hex, size_t n, unsigned char *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned v = 0;
+        for (int k = 0; k < 2; k++) {
+            unsigned char c = (unsigned char)hex[2 * i + k];
+            if (!sg_is_hex_char(c))
+                return false;
+            v = v * 16 + (unsigned)(c <= '9' ? c - '0' : c - 'a' + 10);
+        }
+        out[i] = (unsigned char)v;
+    }
+    return true;
+}
+
 /* OpenSSL's CRYPTO_memcmp reads every byte whatever the contents; the
  * lengths (a MAC's, a hash's) are public. */
 bool sg_ct_equal(const void *a, size_t alen, const void *b, size_t blen)

@@ -19,6 +19,16 @@ int sg_random_hex(char *out, size_t outlen, size_t len);
 /* Lowercase hex encoding of in[0..len) into out (2*len+1 bytes). */
 int sg_hex_encode(const void *in, size_t len, char *out, size_t outlen);
 
+/* Lowercase hex, the one form of every id and hash here: c is a digit of
+ * it; s[0..len) is all of it; hex[0..2n) decoded into n bytes of out
+ * (false, out undefined, on any other character). */
+static inline bool sg_is_hex_char(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+bool sg_is_hex(const char *s, size_t len);
+bool sg_hex_decode(const char *hex, size_t n, unsigned char *out);
+
 /* base64url without padding (RFC 4648 section 5) of in[0..len) into out.
  * Needs sg_base64url_len(len) + 1 bytes. */
 size_t sg_base64url_len(size_t len);

@@ -155,25 +155,6 @@ int sg_handle_register(struct sg_ctx *ctx, struct sg_request *req,
     return sg_response_ok(res, 201, data);
 }
 
-/* Lowercase hex to bytes; false on any other character. */
-static bool unhex(const char *hex, size_t n, unsigned char *out)
-{
-    for (size_t i = 0; i < n; i++) {
-        unsigned v = 0;
-        for (int k = 0; k < 2; k++) {
-            char c = hex[2 * i + k];
-            if (c >= '0' && c <= '9')
-                v = v * 16 + (unsigned)(c - '0');
-            else if (c >= 'a' && c <= 'f')
-                v = v * 16 + (unsigned)(c - 'a' + 10);
-            else
-                return false;
-        }
-        out[i] = (unsigned char)v;
-    }
-    return true;
-}
-
 /* The refresh token of uid/sid with secret into out, its hash into hash:
  * a new one when secret is NULL. */
 static int refresh_token(const char *uid, const char *sid,
@@ -186,8 +167,8 @@ static int refresh_token(const char *uid, const char *sid,
 
     if (secret)
         memcpy(sec, secret, REFRESH_SECRET_BYTES);
-    if (unhex(uid, USER_ID_BYTES, raw) &&
-        unhex(sid, SESSION_ID_BYTES, raw + USER_ID_BYTES) &&
+    if (sg_hex_decode(uid, USER_ID_BYTES, raw) &&
+        sg_hex_decode(sid, SESSION_ID_BYTES, raw + USER_ID_BYTES) &&
         (secret || sg_random_bytes(sec, REFRESH_SECRET_BYTES) == SG_OK) &&
         sg_base64url_encode(raw, sizeof(raw), out, outlen) == SG_OK)
         rc = sg_sha256_hex(out, strlen(out), hash);
@@ -242,8 +223,9 @@ static int unwrap_successor(const char *tok, size_t len,
 {
     unsigned char sec[REFRESH_SECRET_BYTES], pad[REFRESH_SECRET_BYTES];
     char hash[65];
-    int rc = unhex(rf->wrap, sizeof(sec), sec) ? grace_pad(tok, len, pad)
-                                               : SG_ECRYPTO;
+    int rc = sg_hex_decode(rf->wrap, sizeof(sec), sec)
+                 ? grace_pad(tok, len, pad)
+                 : SG_ECRYPTO;
 
     if (rc == SG_OK) {
         for (size_t i = 0; i < sizeof(sec); i++)

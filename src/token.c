@@ -83,11 +83,6 @@ static bool is_role_char(unsigned char c)
     return is_alnum(c) || (c != '\0' && strchr("._:-", c) != NULL);
 }
 
-static bool is_sid_char(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-}
-
 /* True when s[0..len) is min..max characters all in class. */
 static bool span_ok(const char *s, size_t len, size_t min, size_t max,
                     bool (*class)(unsigned char))
@@ -172,7 +167,7 @@ static int new_claims(const struct sg_config *cfg, const char *sub,
         roles_csv = "";
     if (!copy_checked(c->sub, sub, 1, SG_TOKEN_SUB_MAX, is_sub_char) ||
         !copy_checked(c->sid, sid, SG_TOKEN_SID_LEN, SG_TOKEN_SID_LEN,
-                      is_sid_char) ||
+                      sg_is_hex_char) ||
         !roles_csv_ok(roles_csv) || cfg->access_token_ttl <= 0)
         return SG_EINVAL;
     memcpy(c->roles, roles_csv, strlen(roles_csv) + 1);
@@ -570,7 +565,7 @@ static int check_claims(json_object *claims, const struct sg_config *cfg,
     if (!member_checked(claims, "sub", c->sub, 1, SG_TOKEN_SUB_MAX,
                         is_sub_char) ||
         !member_checked(claims, "sid", c->sid, SG_TOKEN_SID_LEN,
-                        SG_TOKEN_SID_LEN, is_sid_char) ||
+                        SG_TOKEN_SID_LEN, sg_is_hex_char) ||
         !member_checked(claims, "jti", c->jti, JTI_MIN, SG_TOKEN_JTI_MAX,
                         is_b64url) ||
         !roles_ok(claims, c->roles))

@@ -33,6 +33,17 @@ static void test_hex(void)
                "hex encode refuses a short buffer");
     TAP_IS_INT(sg_hex_encode(in, 0, out, 1), SG_OK, "hex of nothing");
     TAP_IS_STR(out, "", "hex of nothing is empty");
+
+    unsigned char back[4];
+    TAP_OK(sg_hex_decode("0001abff", 4, back) && !memcmp(back, in, 4),
+           "hex decode round trip");
+    TAP_OK(!sg_hex_decode("0001ABff", 4, back), "hex decode: lowercase only");
+    TAP_OK(!sg_hex_decode("0001abfg", 4, back), "hex decode: not hex");
+    TAP_OK(sg_is_hex("0123456789abcdef", 16), "is_hex: every digit");
+    TAP_OK(!sg_is_hex("0123456789abcdeF", 16), "is_hex: no uppercase");
+    TAP_OK(!sg_is_hex("01 3", 4), "is_hex: no blank");
+    TAP_OK(!sg_is_hex("ab\0c", 4), "is_hex: no NUL inside");
+    TAP_OK(sg_is_hex("", 0), "is_hex: empty is vacuously hex");
 }
 
 static void test_base64url_vectors(void)
