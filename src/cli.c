@@ -27,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -37,6 +36,7 @@
 #include "crypto.h"
 #include "ctx.h"
 #include "email.h"
+#include "json.h"
 #include "log.h"
 #include "password.h"
 #include "store.h"
@@ -186,14 +186,10 @@ static int fail_arg(const char *what, const char *arg)
     return 1;
 }
 
-/* RFC 3339 UTC, second precision, as the API writes times. */
-static const char *rfc3339(int64_t ms, char out[32])
+/* sg_time_rfc3339 (json.h), as an expression. */
+static const char *rfc3339(int64_t ms, char out[SG_TIME_RFC3339_MAX])
 {
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-
-    if (!gmtime_r(&t, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
-        snprintf(out, 32, "1970-01-01T00:00:00Z");
+    sg_time_rfc3339(out, ms);
     return out;
 }
 
@@ -515,7 +511,7 @@ static int by_email(const void *a, const void *b)
 static int user_list(struct cli *c)
 {
     struct user_list l = {.store = c->store};
-    char created[32];
+    char created[SG_TIME_RFC3339_MAX];
     int rc = sg_store_user_each(c->store, collect_user, &l);
 
     if (rc == SG_OK)
@@ -546,7 +542,8 @@ static int sessions_list(struct cli *c)
 {
     struct sg_auth_call call;
     struct sg_user u;
-    char t1[32], t2[32], t3[32];
+    char t1[SG_TIME_RFC3339_MAX], t2[SG_TIME_RFC3339_MAX],
+        t3[SG_TIME_RFC3339_MAX];
     int rc;
 
     if ((rc = find_user(c, c->operands[0], &u)))
