@@ -201,21 +201,26 @@ static void redirect_to_signin(struct sg_ctx *ctx, struct sg_request *req,
 {
     const char *url = ctx->cfg->signin_url, *uri = req->request_uri;
     struct sg_buf loc = {0};
+    int bad = 0; /* out of memory: the 401 stands */
 
     if (!url || res->status != 401 || !req->accept ||
         !strstr(req->accept, "text/html"))
         return;
-    sg_buf_puts(&loc, url);
-    sg_buf_puts(&loc, strchr(url, '?') ? "&next=" : "?next=");
+    bad |= sg_buf_puts(&loc, url);
+    bad |= sg_buf_puts(&loc, strchr(url, '?') ? "&next=" : "?next=");
     for (; uri && *uri; uri++) {
         unsigned char c = (unsigned char)*uri;
         if (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                    "0123456789-._~/",
                    c) &&
             c)
-            sg_buf_append(&loc, uri, 1);
+            bad |= sg_buf_append(&loc, uri, 1);
         else
-            sg_buf_printf(&loc, "%%%02X", c);
+            bad |= sg_buf_printf(&loc, "%%%02X", c);
+    }
+    if (bad) {
+        sg_buf_free(&loc);
+        return;
     }
     sg_response_reset(res);
     if (loc.data && sg_response_header(res, "Location", loc.data) == SG_OK) {

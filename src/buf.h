@@ -16,10 +16,16 @@ struct sg_buf {
     size_t cap;
 };
 
-int sg_buf_append(struct sg_buf *b, const char *s, size_t len);
-int sg_buf_puts(struct sg_buf *b, const char *s);
-int sg_buf_printf(struct sg_buf *b, const char *fmt, ...)
+/* Append s[0..len) (sg_buf_puts: a C string; sg_buf_printf: formatted)
+ * and keep the NUL after it. SG_OK, or SG_ENOMEM with b unchanged and
+ * still valid. The buffer owns its memory; data is borrowed by callers
+ * until the next append, reset, wipe or free. */
+SG_MUST_CHECK int sg_buf_append(struct sg_buf *b, const char *s, size_t len);
+SG_MUST_CHECK int sg_buf_puts(struct sg_buf *b, const char *s);
+SG_MUST_CHECK int sg_buf_printf(struct sg_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Empty the buffer, keeping its memory (and its old bytes: use
+ * sg_buf_wipe when they were secret). */
 void sg_buf_reset(struct sg_buf *b);
 /* Zero what the buffer holds and empty it, keeping its memory: for a
  * kept buffer that held a secret. Cheap: only len bytes are written, so

@@ -41,18 +41,19 @@ static pcre2_code *compile_pattern(const char *path, bool jit)
     pcre2_code *code = NULL;
     int errcode;
     PCRE2_SIZE erroff;
+    int bad = sg_buf_puts(&re, "^"); /* any append out of memory */
 
-    sg_buf_puts(&re, "^");
     for (const char *p = path; *p;) {
         if (*p == '{') {
             const char *close = strchr(p, '}');
-            sg_buf_puts(&re, "([A-Za-z0-9_.-]{1,128})");
+            bad |= sg_buf_puts(&re, "([A-Za-z0-9_.-]{1,128})");
             p = close ? close + 1 : p + strlen(p);
         } else {
-            sg_buf_append(&re, p++, 1);
+            bad |= sg_buf_append(&re, p++, 1);
         }
     }
-    if (sg_buf_puts(&re, "\\z") == SG_OK) { /* not $: it allows a final \n */
+    bad |= sg_buf_puts(&re, "\\z"); /* not $: it allows a final \n */
+    if (!bad) {
         code = pcre2_compile((PCRE2_SPTR)re.data, re.len, 0, &errcode, &erroff,
                              NULL);
         if (!code)

@@ -27,6 +27,10 @@ enum {
     SG_ELIMIT = -11,   /* a rate limit was hit */
 };
 
+/* A result the caller must look at: ignoring it is a compile error under
+ * --enable-werror. */
+#define SG_MUST_CHECK __attribute__((warn_unused_result))
+
 #define SG_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

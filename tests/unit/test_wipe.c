@@ -24,15 +24,16 @@ static void test_buf(void)
 {
     struct sg_buf b = {0};
 
-    sg_buf_puts(&b, "{\"password\":\"");
-    sg_buf_puts(&b, secret);
-    sg_buf_puts(&b, "\"}");
+    TAP_OK(sg_buf_puts(&b, "{\"password\":\"") == SG_OK &&
+               sg_buf_puts(&b, secret) == SG_OK &&
+               sg_buf_puts(&b, "\"}") == SG_OK,
+           "appends");
     TAP_OK(holds_secret(b.data, b.cap), "the buffer holds the secret");
     sg_buf_wipe(&b);
     TAP_IS_INT(b.len, 0, "wiped buffer is empty");
     TAP_OK(b.data != NULL && b.cap > 0, "wiped buffer keeps its memory");
     TAP_OK(!holds_secret(b.data, b.cap), "no secret after sg_buf_wipe");
-    sg_buf_puts(&b, "reused");
+    TAP_IS_INT(sg_buf_puts(&b, "reused"), SG_OK, "append after a wipe");
     TAP_IS_STR(b.data, "reused", "a wiped buffer is reusable");
     sg_buf_free(&b);
     TAP_OK(b.data == NULL && b.len == 0 && b.cap == 0, "freed buffer empty");
@@ -44,7 +45,7 @@ static void test_response(void)
 
     sg_response_init(&res);
     sg_response_header(&res, "Set-Cookie", secret);
-    sg_buf_puts(&res.body, secret);
+    TAP_IS_INT(sg_buf_puts(&res.body, secret), SG_OK, "body append");
     sg_response_wipe(&res);
     TAP_OK(!holds_secret(res.headers.data, res.headers.cap),
            "no secret in kept headers");
