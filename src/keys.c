@@ -74,3 +74,32 @@ int sg_key_user_head(char *out, const char *prefix)
 {
     return KEY(out, prefix, "{u:");
 }
+
+int sg_key_limit_ip(char *out, const char *prefix, const char *policy,
+                    const char *bucket)
+{
+    return KEY(out, prefix, "rl:", policy, ":ip:", bucket);
+}
+
+int sg_key_limit_account(char *out, const char *prefix, const char *policy,
+                         const char *account_hash)
+{
+    return KEY(out, prefix, "rl:", policy, ":acct:", account_hash);
+}
+
+int sg_key_limit_session(char *out, const char *prefix, const char *policy,
+                         const char *sid)
+{
+    return KEY(out, prefix, "rl:", policy, ":sid:", sid);
+}
+
+int sg_key_limit_user(char *out, const char *prefix, const char *uid,
+                      const char *policy)
+{
+    return KEY(out, prefix, "{u:", uid, "}:rl:", policy);
+}
+
+int sg_key_ready(char *out, const char *prefix, const char *token)
+{
+    return KEY(out, prefix, "ready:", token);
+}

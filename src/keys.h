@@ -15,7 +15,10 @@
  *                           signed in from -> when (ms); 30 days each
  *   Pemail:EMAIL            string: lowercased email -> user id
  *   Pusers                  set: every user id (for the operator CLI)
- *   Prl:POLICY:KEY          zset: rate-limit window keyed by IP or account
+ *   Prl:POLICY:ip:BUCKET    zset: rate-limit window of a client address
+ *                           (IPv6 as its block)
+ *   Prl:POLICY:acct:SHA256  zset: ... of an account (the email's hash)
+ *   Prl:POLICY:sid:SID      zset: ... of a session
  *   Pready:RANDOM           string: /ready probe, 10 s TTL
  *
  * Only the user record, the email index and the user set live forever;
@@ -43,6 +46,19 @@ int sg_key_revoked(char *out, const char *prefix, const char *uid,
 int sg_key_email(char *out, const char *prefix, const char *email_lower);
 int sg_key_users(char *out, const char *prefix);
 int sg_key_known_addrs(char *out, const char *prefix, const char *uid);
+/* Rate-limit windows: per client address bucket, per account (the
+ * SHA-256 hex of its email: an address of any shape makes a short, safe
+ * key), per session, per user (in the user's slot). */
+int sg_key_limit_ip(char *out, const char *prefix, const char *policy,
+                    const char *bucket);
+int sg_key_limit_account(char *out, const char *prefix, const char *policy,
+                         const char *account_hash);
+int sg_key_limit_session(char *out, const char *prefix, const char *policy,
+                         const char *sid);
+int sg_key_limit_user(char *out, const char *prefix, const char *uid,
+                      const char *policy);
+/* The /ready probe's key, token a fresh random value. */
+int sg_key_ready(char *out, const char *prefix, const char *token);
 /* "P{u:" -- signin.lua appends a user id and "}:user" or "}:addrs" to it,
  * for an id it reads from the email index. */
 int sg_key_user_head(char *out, const char *prefix);

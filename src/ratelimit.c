@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "keys.h"
 #include "ratelimit.h"
 
 int sg_ratelimit_key(struct sg_ctx *ctx, struct sg_request *req,
@@ -12,7 +13,6 @@ int sg_ratelimit_key(struct sg_ctx *ctx, struct sg_request *req,
 {
     const char *prefix = ctx->cfg->key_prefix;
     char hash[65];
-    int n;
 
     /* a request that lacks what the policy counts per counts per IP */
     switch ((p->key == SG_LIMIT_ACCOUNT && !account) ||
@@ -21,22 +21,16 @@ int sg_ratelimit_key(struct sg_ctx *ctx, struct sg_request *req,
                 ? SG_LIMIT_IP
                 : p->key) {
     case SG_LIMIT_IP:
-        n = snprintf(out, SG_KEY_MAX, "%srl:%s:ip:%s", prefix, name,
-                     sg_client_bucket(ctx, req));
-        break;
+        return sg_key_limit_ip(out, prefix, name, sg_client_bucket(ctx, req));
     case SG_LIMIT_ACCOUNT:
-        /* hashed: an email of any shape makes a short, safe key */
         if (sg_sha256_hex(account, strlen(account), hash))
             return SG_EINVAL;
-        n = snprintf(out, SG_KEY_MAX, "%srl:%s:acct:%s", prefix, name, hash);
-        break;
+        return sg_key_limit_account(out, prefix, name, hash);
     case SG_LIMIT_SESSION:
-        n = snprintf(out, SG_KEY_MAX, "%srl:%s:sid:%s", prefix, name, sid);
-        break;
+        return sg_key_limit_session(out, prefix, name, sid);
     default:
-        n = snprintf(out, SG_KEY_MAX, "%s{u:%s}:rl:%s", prefix, uid, name);
+        return sg_key_limit_user(out, prefix, uid, name);
     }
-    return n < 0 || n >= SG_KEY_MAX ? SG_ETOOBIG : SG_OK;
 }
 
 void sg_ratelimit_check(struct sg_limit_check *c,

@@ -20,6 +20,7 @@
 #include <openssl/crypto.h>
 
 #include "crypto.h"
+#include "keys.h"
 #include "log.h"
 #include "lua/scripts.h"
 #include "store_impl.h"
@@ -448,14 +449,15 @@ static bool probe_answers_ok(redisReply **r, const char *token,
 int sg_store_probe(struct sg_store *s, const char **detail)
 {
     redisReply *r[5] = {0};
-    char key[128], token[33];
+    char key[SG_KEY_MAX], token[33];
     bool ok;
 
     *detail = "unavailable";
     if (connect_live(s) != SG_OK ||
         sg_random_hex(token, sizeof(token), 16) != SG_OK)
         return SG_ESTORE;
-    snprintf(key, sizeof(key), "%sready:%s", s->cfg->key_prefix, token);
+    if (sg_key_ready(key, s->cfg->key_prefix, token) != SG_OK)
+        return SG_ESTORE;
     ok = send_probe(s, key, token, r);
     if (!ok) {
         *detail = "no answer";

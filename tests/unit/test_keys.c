@@ -29,6 +29,16 @@ int main(void)
     TAP_IS_STR(k, "app:email:a@b.co", "email index, other prefix");
     sg_key_users(k, "sg:");
     TAP_IS_STR(k, "sg:users", "user set");
+    sg_key_limit_ip(k, "sg:", "signin", "2001:db8::/64");
+    TAP_IS_STR(k, "sg:rl:signin:ip:2001:db8::/64", "address window");
+    sg_key_limit_account(k, "sg:", "signin_failure", "ab12");
+    TAP_IS_STR(k, "sg:rl:signin_failure:acct:ab12", "account window");
+    sg_key_limit_session(k, "sg:", "refresh", "s1");
+    TAP_IS_STR(k, "sg:rl:refresh:sid:s1", "session window");
+    sg_key_limit_user(k, "sg:", "u1", "user");
+    TAP_IS_STR(k, "sg:{u:u1}:rl:user", "user window, in the user's slot");
+    sg_key_ready(k, "sg:", "t1");
+    TAP_IS_STR(k, "sg:ready:t1", "readiness probe");
     memset(big, 'x', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
     TAP_IS_INT(sg_key_email(k, "sg:", big), SG_ETOOBIG, "too long refused");
