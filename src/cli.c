@@ -40,6 +40,7 @@
 #include "log.h"
 #include "password.h"
 #include "store.h"
+#include "user.h"
 #include "utf8.h"
 
 #ifndef SG_SYSCONFDIR
@@ -274,23 +275,21 @@ static int read_password(char pw[PASSWORD_BUF], size_t *len)
     return rc;
 }
 
-/* Read a password, check the policy and hash it into hash. 0 or the
- * failure status, with the reason printed. The password is wiped. */
-static int new_password_hash(const struct cli *c, char hash[SG_HASH_MAX + 1])
+/* Read a new password into pw[PASSWORD_BUF] and check the policy. 0,
+ * or the failure status with the reason printed and pw wiped. */
+static int new_password(const struct cli *c, char *pw, size_t *len)
 {
-    char pw[PASSWORD_BUF];
-    size_t len = 0;
     enum sg_password_policy policy = SG_PASSWORD_OK;
-    int rc = read_password(pw, &len);
+    int rc = read_password(pw, len);
 
     if (rc == SG_ETOOBIG)
         policy = SG_PASSWORD_TOO_LONG;
     else if (rc == SG_OK)
-        policy = sg_password_check_policy(pw, len, c->cfg->password_min_length);
+        policy =
+            sg_password_check_policy(pw, *len, c->cfg->password_min_length);
     if (rc == SG_OK && policy == SG_PASSWORD_OK)
-        rc = sg_password_hash(pw, len, c->cfg->pbkdf2_iterations, hash,
-                              SG_HASH_MAX + 1);
-    OPENSSL_cleanse(pw, sizeof(pw));
+        return 0;
+    OPENSSL_cleanse(pw, PASSWORD_BUF);
     if (policy != SG_PASSWORD_OK)
         return fail("weak password: %s", sg_password_policy_str(policy));
     if (rc == SG_ENOTFOUND)
@@ -298,11 +297,23 @@ static int new_password_hash(const struct cli *c, char hash[SG_HASH_MAX + 1])
                     "the password)");
     if (rc == SG_EAUTH)
         return fail("the two passwords differ");
-    if (rc == SG_EIO)
-        return fail("cannot read the password");
-    if (rc != SG_OK)
-        return fail("cannot hash the password");
-    return 0;
+    return fail("cannot read the password");
+}
+
+/* Read a new password, check the policy and hash it into hash. 0 or the
+ * failure status, with the reason printed. The password is wiped. */
+static int new_password_hash(const struct cli *c, char hash[SG_HASH_MAX + 1])
+{
+    char pw[PASSWORD_BUF];
+    size_t len = 0;
+    int rc = new_password(c, pw, &len);
+
+    if (rc)
+        return rc;
+    rc = sg_password_hash(pw, len, c->cfg->pbkdf2_iterations, hash,
+                          SG_HASH_MAX + 1);
+    OPENSSL_cleanse(pw, sizeof(pw));
+    return rc == SG_OK ? 0 : fail("cannot hash the password");
 }
 
 /* ---- checking values ---------------------------------------------------- */
@@ -394,6 +405,8 @@ static int find_user(struct cli *c, const char *arg, struct sg_user *u)
 static int user_add(struct cli *c)
 {
     struct sg_user u = {0}, existing;
+    char pw[PASSWORD_BUF];
+    size_t len = 0;
     int rc;
 
     if ((rc = parse_email(c, c->operands[0], u.email)) ||
@@ -406,17 +419,17 @@ static int user_add(struct cli *c)
         return fail("a user with email %s already exists", u.email);
     if (rc != SG_ENOTFOUND)
         return store_fail(c);
-    if ((rc = new_password_hash(c, u.password)))
+    if ((rc = new_password(c, pw, &len)))
         return rc;
-    u.created_at = sg_now_ms();
-    rc = sg_random_hex(u.id, sizeof(u.id), SG_USER_ID_LEN / 2);
-    if (rc == SG_OK)
-        rc = sg_store_user_create(c->store, &u);
-    OPENSSL_cleanse(u.password, sizeof(u.password));
+    rc = sg_user_create(c->store, &u, pw, len, c->cfg->pbkdf2_iterations,
+                        sg_now_ms());
+    OPENSSL_cleanse(pw, sizeof(pw));
     if (rc == SG_EEXIST)
         return fail("a user with email %s already exists", u.email);
     if (rc == SG_EIO)
         return fail("cannot read random bytes");
+    if (rc == SG_ECRYPTO)
+        return fail("cannot hash the password");
     if (rc != SG_OK)
         return store_fail(c);
     printf("%s\n", u.id);

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "password.h"
 #include "ratelimit.h"
+#include "user.h"
 #include "utf8.h"
 
 #define USER_ID_BYTES        (SG_USER_ID_LEN / 2)
@@ -135,14 +136,8 @@ int sg_handle_register(struct sg_ctx *ctx, struct sg_request *req,
     if (policy != SG_PASSWORD_OK)
         return sg_response_error(res, SG_API_WEAK_PASSWORD,
                                  sg_password_policy_str(policy), NULL);
-    if (sg_random_hex(u.id, sizeof(u.id), SG_USER_ID_LEN / 2) != SG_OK ||
-        sg_password_hash(pw, pw_len, cfg->pbkdf2_iterations, u.password,
-                         sizeof(u.password)) != SG_OK)
-        return SG_ECRYPTO;
-    strcpy(u.roles, "user");
-    u.created_at = req->now_ms;
-    rc = sg_store_user_create(ctx->store, &u);
-    OPENSSL_cleanse(u.password, sizeof(u.password));
+    rc = sg_user_create(ctx->store, &u, pw, pw_len, cfg->pbkdf2_iterations,
+                        req->now_ms);
     if (rc == SG_EEXIST)
         return sg_response_error(res, SG_API_EMAIL_TAKEN, NULL, NULL);
     if (rc != SG_OK)
