@@ -25,10 +25,12 @@
  * worker; bodies over max_body_bytes are never read (libfcgi drains the
  * connection when the request is finished).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -70,6 +72,7 @@ struct conn_loop {
     struct sg_ctx *ctx;
     const volatile sig_atomic_t *stop, *reload;
     int64_t timeout_ms;
+    const char *web_server_addrs; /* $FCGI_WEB_SERVER_ADDRS, or NULL */
     char peek[HEAD_PEEK_MAX];
 };
 
@@ -96,19 +99,50 @@ static int64_t monotonic_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* libfcgi's FCGI_WEB_SERVER_ADDRS, which its accept honoured: when set
+ * (comma-separated IPv4 addresses), an IPv4 peer not in it is refused. */
+static bool peer_allowed(const char *list, const struct sockaddr_storage *sa)
+{
+    const struct in_addr *peer = &((const struct sockaddr_in *)sa)->sin_addr;
+
+    if (!list || !*list || sa->ss_family != AF_INET)
+        return true;
+    while (*list) {
+        size_t n = strcspn(list, ",");
+        char one[INET_ADDRSTRLEN];
+        struct in_addr allowed;
+
+        if (n < sizeof(one)) {
+            memcpy(one, list, n);
+            one[n] = '\0';
+            if (inet_pton(AF_INET, one, &allowed) == 1 &&
+                allowed.s_addr == peer->s_addr)
+                return true;
+        }
+        list += n + (list[n] == ',');
+    }
+    return false;
+}
+
 /* Accept one connection and bound its reads and writes. -1 with errno
  * (EINTR for a signal) when there is none. */
-static int accept_conn(int listen_fd, int64_t timeout_ms)
+static int accept_conn(const struct conn_loop *l, int listen_fd)
 {
     struct sockaddr_storage sa;
     socklen_t len = sizeof(sa);
-    struct timeval tv = {.tv_sec = (time_t)(timeout_ms / 1000),
-                         .tv_usec = (suseconds_t)(timeout_ms % 1000 * 1000)};
+    struct timeval tv = {.tv_sec = (time_t)(l->timeout_ms / 1000),
+                         .tv_usec = (suseconds_t)(l->timeout_ms % 1000 * 1000)};
     int fd, one = 1;
 
     fd = accept4(listen_fd, (struct sockaddr *)&sa, &len, SOCK_CLOEXEC);
     if (fd < 0)
         return -1;
+    if (!peer_allowed(l->web_server_addrs, &sa)) {
+        sg_log_debug("fastcgi: peer not in FCGI_WEB_SERVER_ADDRS: closed");
+        close(fd);
+        errno = ECONNABORTED;
+        return -1;
+    }
     if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
         sg_log_error("fastcgi: cannot set the connection's timeouts: %s",
@@ -330,12 +364,13 @@ enum sg_serve_end sg_fcgi_serve(struct sg_ctx *ctx, int listen_fd,
     loop.stop = stop;
     loop.reload = reload;
     loop.timeout_ms = ctx->cfg->fcgi_io_timeout_ms;
+    loop.web_server_addrs = getenv("FCGI_WEB_SERVER_ADDRS");
     /* -1: libfcgi never accepts by itself (see the top of the file) */
     if (FCGX_InitRequest(&fr, -1, 0) != 0)
         return SG_SERVE_ERROR;
     sg_response_init(&res);
     while (!*stop && !*reload) {
-        int fd = accept_conn(listen_fd, loop.timeout_ms);
+        int fd = accept_conn(&loop, listen_fd);
 
         if (fd < 0) {
             if (*stop || *reload || accept_can_retry(errno))
