@@ -157,6 +157,7 @@ static const struct option options[] = {
     MODE("socket_mode", socket_mode, "0660"),
     ENUM("log_level", log_level, "info", log_levels),
     SIZE("max_body_bytes", max_body_bytes, "16k", 256, MIB),
+    MILLIS("fcgi_io_timeout", fcgi_io_timeout_ms, "5s", 100, 10 * MINUTE),
     OPT_STR("trusted_proxies", trusted_proxies, ""),
     ROW("mount", T_STRING, mount, "", 0, 0, NULL, check_mount, true),
     /* redis */

@@ -44,6 +44,8 @@ struct sg_config {
     int socket_mode; /* unix socket permissions in standalone mode */
     enum sg_log_level log_level;
     size_t max_body_bytes;
+    /* the longest wait on a FastCGI peer (fcgi_io_timeout) */
+    int64_t fcgi_io_timeout_ms;
     char *trusted_proxies; /* CIDR list, comma or space separated */
     char *mount; /* the API's path prefix; NULL: SCRIPT_NAME says */
 

@@ -28,12 +28,16 @@ bool sg_fcgi_fd0_is_listener(void);
 /* Serve FastCGI requests accepted on listen_fd, one at a time, until *stop
  * or *reload becomes non-zero (both set from signal handlers, which also
  * call sg_fcgi_interrupt()) or accept fails. A request in progress is
- * always finished first. */
+ * always finished first. No peer holds the process longer than the
+ * config's fcgi_io_timeout without sending or taking a byte (or, before
+ * its parameters are complete, at all): it is dropped, with one warning
+ * in the log, and the next connection served. */
 enum sg_serve_end sg_fcgi_serve(struct sg_ctx *ctx, int listen_fd,
                                 const volatile sig_atomic_t *stop,
                                 const volatile sig_atomic_t *reload);
 
-/* Async-signal-safe: make a blocked accept return (for SIGTERM). */
+/* Async-signal-safe: tell libfcgi a stop is pending (for SIGTERM; the
+ * signal itself, caught without SA_RESTART, ends a blocked accept). */
 void sg_fcgi_interrupt(void);
 
 /* Serve the one CGI request described by the environment and stdin. */

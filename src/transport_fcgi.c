@@ -1,24 +1,80 @@
 /* transport_fcgi.c -- the FastCGI accept loop (responder and authorizer).
  *
  * One request at a time per process, as fcgiwrap and php-cgi do: the web
- * server or the master spreads load over processes. Accept is made
- * interruptible (FCGI_FAIL_ACCEPT_ON_INTR) and signal handlers are
+ * server or the master spreads load over processes. Signal handlers are
  * installed without SA_RESTART, so SIGTERM and SIGHUP end a blocked
  * accept at once while a request being served always completes.
+ *
+ * A worker that serves one connection at a time must never wait on a peer
+ * without a bound, or a peer that sends half a record (or never reads its
+ * answer) takes the worker for good. libfcgi has no timeouts and reads a
+ * request's parameters inside FCGX_Accept_r, so the connection is
+ * accepted here, not by libfcgi (whose accept cannot be bounded: timeouts
+ * set on a listening socket reach TCP connections, not unix ones), and
+ * handed to libfcgi in the request's ipcFd, the way libfcgi itself keeps
+ * an FCGI_KEEP_CONN connection between requests. Before that, the worker
+ * waits (poll and MSG_PEEK, nothing consumed) until the request's records
+ * up to its parameters' end are all in the socket, at most
+ * fcgi_io_timeout; libfcgi then parses them without blocking. The body
+ * and the answer are bounded by SO_RCVTIMEO and SO_SNDTIMEO on the
+ * connection: each read or write waits at most fcgi_io_timeout. libfcgi is
+ * given no listening socket (-1), so if it drops a malformed request it
+ * cannot go on to accept one behind our back.
  *
  * The request body is read into one buffer kept for the life of the
  * worker; bodies over max_body_bytes are never read (libfcgi drains the
  * connection when the request is finished).
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
+#include <fastcgi.h>
 #include <fcgiapp.h>
+#include <openssl/crypto.h>
 
 #include "app.h"
 #include "buf.h"
 #include "log.h"
 #include "transport.h"
+
+/* The most of a request's head (BEGIN_REQUEST and PARAMS records) looked
+ * at before it is handed to libfcgi. Heads from web servers are a few KiB;
+ * a larger one is handed over as it is and read under the per-read
+ * timeout. Kept well under a socket's receive queue, which must be able
+ * to hold it. */
+#define HEAD_PEEK_MAX (32 * 1024)
+
+#ifndef POLLRDHUP
+#define POLLRDHUP 0 /* not Linux: a half-closed peer is seen at the timeout */
+#endif
+
+enum head {
+    HEAD_PARTIAL,   /* more records to come */
+    HEAD_READY,     /* up to the empty PARAMS record, or as much as fits */
+    HEAD_MALFORMED, /* not FastCGI version 1 */
+    HEAD_CLOSED,    /* the peer closed (or reset) before the head was in */
+    HEAD_TIMEOUT,   /* fcgi_io_timeout passed first */
+    HEAD_STOP,      /* a stop or reload came while a kept one was idle */
+};
+
+/* What ended a request early, for its one log line. */
+enum stall { STALL_NONE, STALL_READ, STALL_WRITE };
+
+struct conn_loop {
+    struct sg_ctx *ctx;
+    const volatile sig_atomic_t *stop, *reload;
+    int64_t timeout_ms;
+    const char *web_server_addrs; /* $FCGI_WEB_SERVER_ADDRS, or NULL */
+    char peek[HEAD_PEEK_MAX];
+};
 
 void sg_fcgi_init(void)
 {
@@ -35,29 +91,190 @@ void sg_fcgi_interrupt(void)
     FCGX_ShutdownPending();
 }
 
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* libfcgi's FCGI_WEB_SERVER_ADDRS, which its accept honoured: when set
+ * (comma-separated IPv4 addresses), an IPv4 peer not in it is refused. */
+static bool peer_allowed(const char *list, const struct sockaddr_storage *sa)
+{
+    const struct in_addr *peer = &((const struct sockaddr_in *)sa)->sin_addr;
+
+    if (!list || !*list || sa->ss_family != AF_INET)
+        return true;
+    while (*list) {
+        size_t n = strcspn(list, ",");
+        char one[INET_ADDRSTRLEN];
+        struct in_addr allowed;
+
+        if (n < sizeof(one)) {
+            memcpy(one, list, n);
+            one[n] = '\0';
+            if (inet_pton(AF_INET, one, &allowed) == 1 &&
+                allowed.s_addr == peer->s_addr)
+                return true;
+        }
+        list += n + (list[n] == ',');
+    }
+    return false;
+}
+
+/* Accept one connection and bound its reads and writes. -1 with errno
+ * (EINTR for a signal) when there is none. */
+static int accept_conn(const struct conn_loop *l, int listen_fd)
+{
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof(sa);
+    struct timeval tv = {.tv_sec = (time_t)(l->timeout_ms / 1000),
+                         .tv_usec = (suseconds_t)(l->timeout_ms % 1000 * 1000)};
+    int fd, one = 1;
+
+    fd = accept4(listen_fd, (struct sockaddr *)&sa, &len, SOCK_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    if (!peer_allowed(l->web_server_addrs, &sa)) {
+        sg_log_debug("fastcgi: peer not in FCGI_WEB_SERVER_ADDRS: closed");
+        close(fd);
+        errno = ECONNABORTED;
+        return -1;
+    }
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
+        sg_log_error("fastcgi: cannot set the connection's timeouts: %s",
+                     strerror(errno));
+        close(fd);
+        errno = ECONNABORTED;
+        return -1;
+    }
+    /* as libfcgi does: answers are written in records, no reply comes */
+    if (sa.ss_family == AF_INET || sa.ss_family == AF_INET6)
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return fd;
+}
+
+/* A signal, or a connection that went away before it was accepted. */
+static bool accept_can_retry(int err)
+{
+    return err == EINTR || err == ECONNABORTED || err == EPROTO ||
+           err == ECONNRESET;
+}
+
+/* Walk the records in p[0..n) (FastCGI 1.0, section 3.3: an 8-byte header
+ * of version, type, request id, content and padding length, then the
+ * content and the padding). full: p is as much as will be looked at. */
+static enum head scan_head(const unsigned char *p, size_t n, bool full)
+{
+    size_t off = 0;
+
+    while (n - off >= FCGI_HEADER_LEN) {
+        const unsigned char *h = p + off;
+        size_t content = (size_t)h[4] << 8 | h[5];
+        size_t record = FCGI_HEADER_LEN + content + h[6];
+
+        if (h[0] != FCGI_VERSION_1)
+            return HEAD_MALFORMED;
+        if (n - off < record)
+            break;
+        /* section 3.4: an empty record ends the PARAMS stream */
+        if (h[1] == FCGI_PARAMS && content == 0)
+            return HEAD_READY;
+        /* a management record (section 4) that may want an answer before
+         * the peer goes on: libfcgi answers it, reading under SO_RCVTIMEO */
+        if (h[2] == 0 && h[3] == 0)
+            return HEAD_READY;
+        off += record;
+    }
+    return full ? HEAD_READY : HEAD_PARTIAL;
+}
+
+/* Wait until fd holds the request's head, without consuming any of it.
+ * kept: fd has served a request already (FCGI_KEEP_CONN), so a stop need
+ * not wait for it. *seen: how many bytes had come. */
+static enum head wait_head(struct conn_loop *l, int fd, bool kept, size_t *seen)
+{
+    int64_t deadline = monotonic_ms() + l->timeout_ms;
+    size_t cap = sizeof(l->peek);
+    bool hangup = false;
+
+    *seen = 0;
+    for (;;) {
+        ssize_t n = recv(fd, l->peek, cap, MSG_PEEK | MSG_DONTWAIT);
+        struct pollfd pfd = {.fd = fd, .events = POLLIN | POLLRDHUP};
+        int64_t left;
+        enum head st;
+
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+                       errno != EINTR))
+            return HEAD_CLOSED;
+        if (n > 0) {
+            *seen = (size_t)n;
+            st = scan_head((const unsigned char *)l->peek, (size_t)n,
+                           (size_t)n == cap);
+            if (st != HEAD_PARTIAL)
+                return st;
+        }
+        if (hangup)
+            return HEAD_CLOSED; /* what came is all that will */
+        if ((left = deadline - monotonic_ms()) <= 0)
+            return HEAD_TIMEOUT;
+        if (poll(&pfd, 1, (int)left) < 0) {
+            if (errno != EINTR)
+                return HEAD_CLOSED;
+            if (kept && *seen == 0 && (*l->stop || *l->reload))
+                return HEAD_STOP;
+            continue;
+        }
+        hangup = (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+    }
+}
+
+static bool timed_out(int err)
+{
+    return err == EAGAIN || err == EWOULDBLOCK;
+}
+
 static long fcgi_read(void *arg, char *p, size_t n)
 {
     return FCGX_GetStr(p, (int)n, ((FCGX_Request *)arg)->in);
 }
 
-static void serve_one(struct sg_ctx *ctx, FCGX_Request *fr, struct sg_buf *body,
-                      struct sg_buf *head, struct sg_response *res)
+/* Serve the accepted request; a peer that stops sending the body or stops
+ * taking the answer makes it STALL_READ or STALL_WRITE. */
+static enum stall serve_one(struct sg_ctx *ctx, FCGX_Request *fr,
+                            struct sg_buf *body, struct sg_buf *head,
+                            struct sg_response *res)
 {
     struct sg_request req;
+    enum stall stall = STALL_NONE;
 
     sg_request_init(&req, fr->envp, ctx->cfg->max_body_bytes, sg_now_ms());
     sg_response_reset(res);
     sg_buf_reset(head);
     if (req.content_length &&
-        sg_request_read_body(&req, body, fcgi_read, fr) != SG_OK)
-        sg_response_error(res, SG_API_BAD_REQUEST,
-                          "The body is shorter than Content-Length.", NULL);
-    else
+        sg_request_read_body(&req, body, fcgi_read, fr) != SG_OK) {
+        if (timed_out(FCGX_GetError(fr->in)))
+            stall = STALL_READ; /* no answer: nobody is sending or reading */
+        else
+            sg_response_error(res, SG_API_BAD_REQUEST,
+                              "The body is shorter than Content-Length.", NULL);
+    } else {
         sg_app_handle(ctx, &req, res);
-    if (sg_response_head(res, req.request_id, head) == SG_OK) {
+    }
+    if (stall == STALL_NONE &&
+        sg_response_head(res, req.request_id, head) == SG_OK) {
         FCGX_PutStr(head->data, (int)head->len, fr->out);
         if (!req.head && res->body.len)
             FCGX_PutStr(res->body.data, (int)res->body.len, fr->out);
+        /* closed as FCGX_Finish_r would (stderr first), to see the error */
+        FCGX_FClose(fr->err);
+        FCGX_FClose(fr->out);
+        if (timed_out(FCGX_GetError(fr->out)))
+            stall = STALL_WRITE;
     }
     sg_request_release(&req);
     /* kept for the next request: the body may hold a password, the
@@ -65,30 +282,104 @@ static void serve_one(struct sg_ctx *ctx, FCGX_Request *fr, struct sg_buf *body,
     sg_buf_wipe(body);
     sg_buf_wipe(head);
     sg_response_wipe(res);
+    return stall;
+}
+
+/* One line per dropped request, as the operator needs it: what stalled,
+ * for how long, how far the peer had got. Nothing the peer sent. */
+static void log_head_end(const struct conn_loop *l, enum head st, bool kept,
+                         size_t seen)
+{
+    if (st == HEAD_TIMEOUT && !(kept && seen == 0))
+        sg_log_warn("fastcgi: no complete request after %lld ms (%zu bytes "
+                    "came): connection dropped",
+                    (long long)l->timeout_ms, seen);
+    else if (st == HEAD_MALFORMED)
+        sg_log_warn("fastcgi: not a FastCGI 1 record: connection dropped");
+    else if (st == HEAD_TIMEOUT || (st == HEAD_CLOSED && seen > 0))
+        sg_log_debug("fastcgi: connection %s with %zu bytes of a request",
+                     st == HEAD_CLOSED ? "closed" : "idle", seen);
+}
+
+/* Serve the requests of one connection (several with FCGI_KEEP_CONN).
+ * Returns with the connection closed. */
+static void serve_conn(struct conn_loop *l, FCGX_Request *fr, int fd,
+                       struct sg_buf *body, struct sg_buf *head,
+                       struct sg_response *res)
+{
+    bool kept = false;
+
+    while (!*l->stop && !*l->reload) {
+        size_t seen;
+        enum head st = wait_head(l, fd, kept, &seen);
+        enum stall stall;
+
+        OPENSSL_cleanse(l->peek, seen); /* a copy of cookies and tokens */
+        if (st != HEAD_READY) {
+            log_head_end(l, st, kept, seen);
+            break;
+        }
+        /* Fields fcgiapp.h calls internal, used as libfcgi uses them
+         * (2.4.0 to 2.4.7 alike): a request whose ipcFd is open is read
+         * from it, and keepConnection stops the FCGX_Finish_r that
+         * FCGX_Accept_r begins with from closing it. */
+        fr->ipcFd = fd;
+        fr->keepConnection = 1;
+        if (FCGX_Accept_r(fr) < 0) {
+            /* libfcgi refused the records (or, past what was peeked,
+             * waited fcgi_io_timeout for more) and closed the connection */
+            sg_log_warn("fastcgi: cannot read the request's parameters: "
+                        "connection dropped");
+            fr->ipcFd = -1;
+            return;
+        }
+        if ((stall = serve_one(l->ctx, fr, body, head, res)) != STALL_NONE) {
+            sg_log_warn("fastcgi: the peer %s for %lld ms: request dropped",
+                        stall == STALL_READ ? "sent no body" : "took no answer",
+                        (long long)l->timeout_ms);
+            /* what libfcgi still writes (the closing records) and
+             * drains when it closes now fail at once */
+            shutdown(fd, SHUT_RDWR);
+        }
+        FCGX_Finish_r(fr);
+        if (fr->ipcFd < 0)
+            return; /* closed: no FCGI_KEEP_CONN, or an error */
+        kept = true;
+    }
+    close(fd);
+    fr->ipcFd = -1;
 }
 
 enum sg_serve_end sg_fcgi_serve(struct sg_ctx *ctx, int listen_fd,
                                 const volatile sig_atomic_t *stop,
                                 const volatile sig_atomic_t *reload)
 {
+    struct conn_loop loop;
     FCGX_Request fr;
     struct sg_buf body = {0}, head = {0};
     struct sg_response res;
     enum sg_serve_end end = SG_SERVE_STOP;
 
-    if (FCGX_InitRequest(&fr, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0)
+    loop.ctx = ctx;
+    loop.stop = stop;
+    loop.reload = reload;
+    loop.timeout_ms = ctx->cfg->fcgi_io_timeout_ms;
+    loop.web_server_addrs = getenv("FCGI_WEB_SERVER_ADDRS");
+    /* -1: libfcgi never accepts by itself (see the top of the file) */
+    if (FCGX_InitRequest(&fr, -1, 0) != 0)
         return SG_SERVE_ERROR;
     sg_response_init(&res);
     while (!*stop && !*reload) {
-        if (FCGX_Accept_r(&fr) < 0) {
-            if (*stop || *reload || errno == EINTR)
+        int fd = accept_conn(&loop, listen_fd);
+
+        if (fd < 0) {
+            if (*stop || *reload || accept_can_retry(errno))
                 continue;
             sg_log_error("fastcgi: accept failed: %s", strerror(errno));
             end = SG_SERVE_ERROR;
             break;
         }
-        serve_one(ctx, &fr, &body, &head, &res);
-        FCGX_Finish_r(&fr);
+        serve_conn(&loop, &fr, fd, &body, &head, &res);
     }
     if (end != SG_SERVE_ERROR && *reload && !*stop)
         end = SG_SERVE_RELOAD;
