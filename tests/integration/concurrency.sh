@@ -39,6 +39,10 @@
 # by a DELETE (its "terminated" count) or evicted (the "oldest
 # session(s) ended" log line).
 #
+# test_signin_keeps_its_own_session makes certain one interleaving the
+# rounds meet by chance: a sign-in at the maximum that started before the
+# others finished (session_create.lua must not end its own session).
+#
 # The concurrency-<server>.sh wrappers set SG_SERVER.
 
 SG_SERVER=${SG_SERVER:-}
@@ -718,12 +722,49 @@ test_register_one_email() {
     audit "at the end"
 }
 
+# A sign-in's created_at (its zset score) is when its request started;
+# parallel sign-ins that started later can finish first. When the user is
+# at the maximum and all of them are newer than this one, the oldest
+# session is this one's own: the sign-in must not end it and answer 200
+# with tokens of a session that never lived. The interleaving, made
+# certain: the user's sessions moved a minute into the future, as if
+# their sign-ins had started after the next one.
+test_signin_keeps_its_own_session() {
+    local e uid i sids=() toks=() sid tok now
+    FAILS=0
+    api_register "$(api_email own)" || fail "register"
+    uid=$API_UID e=$(sg_json .data.user.email)
+    USERS[$uid]=$e
+    for ((i = 0; i < MAX; i++)); do
+        api_signin "$e" || fail "sign-in $i"
+        sids[i]=$API_SID toks[i]=$API_TOKEN
+    done
+    now=$(($(date +%s%3N) + 60000))
+    for ((i = 0; i < MAX; i++)); do
+        rcli ZADD "$P{u:$uid}:sessions" XX $((now + i)) "${sids[i]}" >/dev/null
+    done
+    api_signin "$e" || fail "the sign-in past the maximum"
+    sid=$API_SID tok=$API_TOKEN
+    api_auth "$tok" GET /auth/verify
+    assert_ok "the new session's token"
+    audit "after the sign-in" "$uid"
+    assertEquals "sessions" "$MAX" "$(wc -w <<<"$MEMBERS")"
+    assertTrue "the new session is one of them" "[[ ' $MEMBERS ' == *' $sid '* ]]"
+    # the oldest of the others made room
+    api_auth "${toks[0]}" GET /auth/verify
+    assert_unauthorized "the oldest of the others"
+    for ((i = 1; i < MAX; i++)); do
+        api_auth "${toks[i]}" GET /auth/verify
+        assert_ok "session $i"
+    done
+}
+
 test_no_sanitizer_reports() { sg_assert_no_sanitizer_reports "$SG_DIR"; }
 
 suite() {
     local t
-    for t in test_signins_at_max test_end_all_races_signins test_register_one_email \
-        test_no_sanitizer_reports; do
+    for t in test_signin_keeps_its_own_session test_signins_at_max \
+        test_end_all_races_signins test_register_one_email test_no_sanitizer_reports; do
         suite_addTest "$t"
     done
 }
