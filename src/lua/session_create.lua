@@ -1,6 +1,6 @@
 -- session_create.lua: a new session at sign-in; dead entries of the
 -- user's zset are pruned and, past max_sessions_per_user, the oldest
--- sessions are ended.
+-- other sessions are ended.
 -- KEYS[1] user's session zset  KEYS[2] the new session hash
 -- KEYS[3] the user's known sign-in addresses, a zset of address -> last
 --         sign-in (ms), each entry ageing on its own (see signin.lua)
@@ -27,9 +27,15 @@ redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[8]))
 redis.call('PEXPIRE', KEYS[3], ARGV[8])
 redis.call('PEXPIRE', KEYS[2], math.min(tonumber(ARGV[3]), exp - now))
 redis.call('ZADD', zset, now, ARGV[6])
+-- The oldest other session makes room, never the new one: its score is
+-- when its request started, so sign-ins that started later but finished
+-- first can all be newer, and ending it would answer 200 with tokens of
+-- a session that never lived. Past the maximum (at least 1) there are
+-- at least two entries, so the other one is there.
 local evicted = 0
 while redis.call('ZCARD', zset) > tonumber(ARGV[4]) do
-  local oldest = redis.call('ZRANGE', zset, 0, 0)[1]
+  local two = redis.call('ZRANGE', zset, 0, 1)
+  local oldest = two[1] ~= ARGV[6] and two[1] or two[2]
   redis.call('DEL', prefix .. oldest, prefix .. oldest .. ':rt')
   redis.call('ZREM', zset, oldest)
   evicted = evicted + 1
