@@ -77,11 +77,3 @@ const char *sg_client_bucket(struct sg_ctx *ctx, struct sg_request *req)
                             req->client_bucket, sizeof(req->client_bucket));
     return req->client_bucket;
 }
-
-int64_t sg_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}

@@ -8,6 +8,7 @@
 #define SG_CTX_H
 
 #include "client.h"
+#include "clock.h"
 #include "config.h"
 #include "email.h"
 #include "router.h"
@@ -47,7 +48,5 @@ const char *sg_client_ip(struct sg_ctx *ctx, struct sg_request *req);
  * an IPv6 address as its ipv6_prefix block (see client.h). */
 const char *sg_client_bucket(struct sg_ctx *ctx, struct sg_request *req);
 
-/* Wall-clock milliseconds since the epoch. */
-int64_t sg_now_ms(void);
 
 #endif

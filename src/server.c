@@ -27,6 +27,7 @@
 #include <sys/prctl.h>
 #endif
 
+#include "clock.h"
 #include "ctx.h"
 #include "log.h"
 #include "server.h"
@@ -45,14 +46,6 @@ struct slot {
     int64_t started_ms;
     int64_t respawn_at_ms;
 };
-
-static int64_t monotonic_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void on_stop(int sig)
 {
@@ -267,7 +260,7 @@ static void spawn(struct master *m, struct slot *s)
 
     if (pid < 0) {
         sg_log_error("fork: %s", strerror(errno));
-        s->respawn_at_ms = monotonic_ms() + QUICK_DEATH_MS;
+        s->respawn_at_ms = sg_monotonic_ms() + QUICK_DEATH_MS;
         return;
     }
     if (pid == 0)
@@ -275,7 +268,7 @@ static void spawn(struct master *m, struct slot *s)
     s->pid = pid;
     s->gen = m->gen;
     s->retiring = false;
-    s->started_ms = monotonic_ms();
+    s->started_ms = sg_monotonic_ms();
     s->respawn_at_ms = 0;
 }
 
@@ -303,15 +296,15 @@ static void reap(struct master *m)
             clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
             log_exit(pid, status, s->retiring || stop_flag);
             s->pid = 0;
-            if (!clean && monotonic_ms() - s->started_ms < QUICK_DEATH_MS)
-                s->respawn_at_ms = monotonic_ms() + QUICK_DEATH_MS;
+            if (!clean && sg_monotonic_ms() - s->started_ms < QUICK_DEATH_MS)
+                s->respawn_at_ms = sg_monotonic_ms() + QUICK_DEATH_MS;
         }
     }
 }
 
 static void respawn_and_roll(struct master *m)
 {
-    int64_t now = monotonic_ms();
+    int64_t now = sg_monotonic_ms();
     bool rolling = false;
 
     for (int i = 0; i < m->n; i++) {
@@ -342,7 +335,7 @@ static bool any_alive(const struct master *m)
 
 static void drain(struct master *m)
 {
-    int64_t deadline = monotonic_ms() + DRAIN_TIMEOUT_MS;
+    int64_t deadline = sg_monotonic_ms() + DRAIN_TIMEOUT_MS;
     struct timespec tick = {0, 100 * 1000 * 1000};
 
     sg_log_info("stopping: draining %d workers", m->n);
@@ -350,7 +343,7 @@ static void drain(struct master *m)
         if (m->slots[i].pid)
             kill(m->slots[i].pid, SIGTERM);
     for (reap(m); any_alive(m); reap(m)) {
-        if (monotonic_ms() > deadline) {
+        if (sg_monotonic_ms() > deadline) {
             sg_log_warn("drain timed out: killing the remaining workers");
             for (int i = 0; i < m->n; i++)
                 if (m->slots[i].pid)

@@ -19,6 +19,7 @@
 
 #include <openssl/crypto.h>
 
+#include "clock.h"
 #include "crypto.h"
 #include "keys.h"
 #include "log.h"
@@ -56,14 +57,6 @@ const char *sg_store_script_sha(int id)
 
 #define BACKOFF_MIN_MS 50
 #define BACKOFF_MAX_MS 250 /* Redis back: serving again within this */
-
-static int64_t monotonic_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static struct timeval ms_to_timeval(int64_t ms)
 {
@@ -141,7 +134,7 @@ void sg_store_fail(struct sg_store *s, const char *what)
     s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_MIN_MS;
     if (s->backoff_ms > BACKOFF_MAX_MS)
         s->backoff_ms = BACKOFF_MAX_MS;
-    s->retry_at_ms = monotonic_ms() + s->backoff_ms;
+    s->retry_at_ms = sg_monotonic_ms() + s->backoff_ms;
 }
 
 static redisContext *open_context(const struct sg_config *cfg)
@@ -208,7 +201,7 @@ int sg_store_connect(struct sg_store *s)
 
     if (s->c)
         return SG_OK;
-    if (s->retry_at_ms && monotonic_ms() < s->retry_at_ms)
+    if (s->retry_at_ms && sg_monotonic_ms() < s->retry_at_ms)
         return SG_ESTORE;
     s->c = open_context(s->cfg);
     if (!s->c || s->c->err) {

@@ -40,6 +40,7 @@
 #include <fcgiapp.h>
 #include <openssl/crypto.h>
 
+#include "clock.h"
 #include "app.h"
 #include "buf.h"
 #include "log.h"
@@ -89,14 +90,6 @@ bool sg_fcgi_fd0_is_listener(void)
 void sg_fcgi_interrupt(void)
 {
     FCGX_ShutdownPending();
-}
-
-static int64_t monotonic_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* libfcgi's FCGI_WEB_SERVER_ADDRS, which its accept honoured: when set
@@ -197,7 +190,7 @@ static enum head scan_head(const unsigned char *p, size_t n, bool full)
  * not wait for it. *seen: how many bytes had come. */
 static enum head wait_head(struct conn_loop *l, int fd, bool kept, size_t *seen)
 {
-    int64_t deadline = monotonic_ms() + l->timeout_ms;
+    int64_t deadline = sg_monotonic_ms() + l->timeout_ms;
     size_t cap = sizeof(l->peek);
     bool hangup = false;
 
@@ -220,7 +213,7 @@ static enum head wait_head(struct conn_loop *l, int fd, bool kept, size_t *seen)
         }
         if (hangup)
             return HEAD_CLOSED; /* what came is all that will */
-        if ((left = deadline - monotonic_ms()) <= 0)
+        if ((left = deadline - sg_monotonic_ms()) <= 0)
             return HEAD_TIMEOUT;
         if (poll(&pfd, 1, (int)left) < 0) {
             if (errno != EINTR)
