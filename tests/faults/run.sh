@@ -9,8 +9,9 @@
 # registers a user, signs in, and runs each fault under load: two wrk
 # processes (tests/faults/load.lua), one on GET /auth/verify with the
 # bearer token (--conns connections, default 8), one on GET /health (2).
-# The load starts a second before the fault and stops (SIGINT: wrk then
-# reports) a second after the stack has recovered. The faults, in order:
+# A second of the load without a fault comes first (the baseline). Each
+# fault's load starts a second before the fault and stops (SIGINT: wrk
+# then reports) 0.5-1 s after the stack has recovered. In order:
 #
 #   script-flush     SCRIPT FLUSH, 5 times 200 ms apart: only 200s
 #   redis-restart    Redis stopped (tests/stack.sh redis-stop) for 2 s, then
@@ -28,35 +29,44 @@
 #   redis-lost       Redis restarted without persistence (dump removed):
 #                    the lost session's token gets 401, nothing but 200, 401
 #                    and 503 + Retry-After; sign-up and sign-in work after
-#   signature-only   a second stack with on_store_error =
-#                    verify_signature_only: Redis stopped 2 s, started; only
-#                    200s, the outage's marked X-Sessiongate-Degraded
+#   signature-only   the config rewritten with on_store_error =
+#                    verify_signature_only and reloaded, then Redis stopped
+#                    2 s and started: only 200s, the outage's marked
+#                    X-Sessiongate-Degraded
 #
 # Checked for every Redis fault: no socket errors (connect, read, write,
-# timeout) on either load; /health answers 200 only; no answer slower than
-# HANG_MS = 2 x redis_timeout + 500 ms (a request may wait for a worker
-# that is spending one command timeout, then spend one itself); recovery
-# (the time from Redis accepting connections again, polled with redis-cli
-# PING, to the first 200 a curl poll gets) at most 1 s + RECOVERY_SLACK_MS
-# (default 250; a worker's reconnect backoff is capped at 1 s, see
-# docs/RELIABILITY.md); no sessiongate process restarted (worker PIDs before
-# and after, tests/stack.sh pids). CGI has no workers: worker-kill and
-# reload do not apply to it and are printed as n/a.
+# timeout) on either load; /health answers 200 only; no verify answer
+# slower than HANG_MS = 2 x redis_timeout + 500 ms (a request may wait for
+# a worker that is spending one command timeout, then spend one itself)
+# over the baseline (the slowest verify answer of a second of the same load
+# without a fault, run first on each stack: what the machine takes now);
+# recovery: Redis' return is the moment PING first answers (polled every
+# 10 ms), then a probe (GET /auth/verify over bash's /dev/tcp, in this
+# process: no curl start-up counted) runs until an answer is good; a bad
+# answer to a probe sent T ms after the return proves the stack had not
+# recovered at T, so T must be at most 1 s + RECOVERY_SLACK_MS (default
+# 250 ms; a worker's reconnect backoff is capped at 1 s, see
+# docs/RELIABILITY.md), and the figure printed is the bracket "T..U ms",
+# U the sending of the first good probe; no sessiongate process restarted
+# (tests/stack.sh pids before and after). CGI has no workers: worker-kill
+# and reload do not apply to it and are printed as n/a.
 #
 # Each fault prints one figures line (requests, answers by status, socket
 # errors connect/read/write/timeout, max latency; for the Redis faults the
-# recovery, and from the load's own clock the first 200 and the last 503
-# after Redis' return), then PASS, FAIL with the reasons, or XFAIL when
+# recovery, and from the load's own clock the first good answer and the
+# last 503 after Redis' return; the case's duration in tenths of a
+# second), then PASS, FAIL with the reasons, or XFAIL when
 # every failure is a known one (FAULTS_KNOWN, below). The exit status is 1
 # if any case failed.
 #
 # FAULTS_KNOWN: space-separated SERVER:FAULT:CHECK globs of failures that
 # are known and expected to be fixed elsewhere, reported as XFAIL (default
-# below: Apache/mod_fcgid's config, issue 13's `apache` branch).
+# below). FAULTS_KNOWN= (empty) makes every failure count.
 #
 # Environment: SG_BIN (default src/sessiongate), TMPDIR, FAULTS_KNOWN,
-# RECOVERY_SLACK_MS. Loopback and unix sockets only; everything started is
-# stopped by PID, also on failure or interruption.
+# RECOVERY_SLACK_MS, FAULTS_TRACE=1 (where the time goes, on stderr).
+# Loopback and unix sockets only; everything started is stopped by PID,
+# also on failure or interruption.
 
 # verify_* and health_* are set by figures() (printf -v)
 # shellcheck disable=SC2154
