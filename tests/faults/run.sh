@@ -93,9 +93,10 @@ RECOVERY_SLACK_MS=${RECOVERY_SLACK_MS:-250}
 RECOVERY_MS=$((1000 + RECOVERY_SLACK_MS))
 PAUSE_S=2.5 # redis_timeout + 1.5 s
 # Known failures (docs/RELIABILITY.md), reported as XFAIL:
-# - Apache/mod_fcgid's config, being tuned on the `apache` branch: some
-#   requests end in read errors, and some wait ~1-2 s for a process
-#   (mod_fcgid's spawn scheduling), past the latency bound at times;
+# - Apache/mod_fcgid's config (the `apache` branch's work): some requests
+#   wait ~1-2 s for a process (mod_fcgid's spawn scheduling), past the
+#   latency bound at times, and before that branch some ended in read
+#   errors;
 # - sessiongate: SIGHUP kills a process that has not yet installed its
 #   handler; under load mod_fcgid is always starting processes, so a
 #   reload (SIGHUP to each) kills those and fails their requests (500).
