@@ -243,6 +243,10 @@ int main(int argc, char **argv)
     char err[512];
     int rc;
 
+    /* a web server may signal a process it has only just spawned: held
+     * until the server's handlers are in (or released for CGI and the
+     * CLI) */
+    sg_server_hold_signals();
     sg_fcgi_init();
     if (sg_fcgi_fd0_is_listener())
         return run_under_server(argc, false);
@@ -250,16 +254,20 @@ int main(int argc, char **argv)
         /* RFC 3875 4.1.12: a CGI request always has REQUEST_METHOD. An
          * environment without it is a shell that inherited the variable:
          * no request to answer, and still no command run from argv. */
-        if (getenv("REQUEST_METHOD"))
+        if (getenv("REQUEST_METHOD")) {
+            sg_server_restore_signals(); /* CGI: one request, no handlers */
             return run_under_server(argc, true);
+        }
         fprintf(stderr, "sessiongate: GATEWAY_INTERFACE is set but "
                         "REQUEST_METHOD is not; refusing to run as a "
                         "command in a CGI environment (unset "
                         "GATEWAY_INTERFACE)\n");
         return 2;
     }
-    if (sg_cli_is_command(argc, argv))
+    if (sg_cli_is_command(argc, argv)) {
+        sg_server_restore_signals();
         return sg_cli_main(argc, argv);
+    }
     if ((rc = parse_args(argc, argv, &o)))
         return rc - 1;
     if (!o.listen && !o.check_config) {

@@ -69,6 +69,49 @@ static void set_handler(int sig, void (*fn)(int))
     sigaction(sig, &sa, NULL);
 }
 
+/* From the start of main() until the handlers are in place, a stop or
+ * reload waits instead of killing the process with the default action (a
+ * web server may signal a process it has only just spawned). A server
+ * then takes them whatever mask it was started with, as daemons do; a
+ * process that serves no FastCGI gets its own mask back. */
+static sigset_t start_mask;
+static bool held;
+
+static void stop_signals(sigset_t *s)
+{
+    sigemptyset(s);
+    sigaddset(s, SIGTERM);
+    sigaddset(s, SIGINT);
+    sigaddset(s, SIGHUP);
+}
+
+void sg_server_hold_signals(void)
+{
+    sigset_t s;
+
+    stop_signals(&s);
+    sigprocmask(SIG_BLOCK, &s, &start_mask);
+    held = true;
+}
+
+void sg_server_restore_signals(void)
+{
+    if (held)
+        sigprocmask(SIG_SETMASK, &start_mask, NULL);
+    held = false;
+}
+
+/* The handlers are in: let the stop signals in (those held meanwhile
+ * are acted on now). */
+static void take_signals(void)
+{
+    sigset_t s;
+
+    stop_signals(&s);
+    sigprocmask(SIG_UNBLOCK, &s, NULL);
+    held = false;
+}
+
 static void install_worker_signals(bool reload_in_process)
 {
     set_handler(SIGTERM, on_stop);
@@ -199,6 +242,7 @@ static int serve_in_process(struct sg_server *srv)
     enum sg_serve_end end;
 
     install_worker_signals(true);
+    take_signals(); /* a signal held since main() acts now */
     if (!(ctx = sg_ctx_new(srv->cfg, err, sizeof(err)))) {
         sg_log_error("%s", err);
         return 1;
@@ -237,8 +281,8 @@ static void worker_main(struct master *m)
     struct sg_ctx *ctx;
     enum sg_serve_end end;
 
+    install_worker_signals(false); /* before the mask lets them in */
     sigprocmask(SIG_SETMASK, &m->orig_mask, NULL);
-    install_worker_signals(false);
 #ifdef __linux__
     prctl(PR_SET_PDEATHSIG, SIGTERM);
 #endif
@@ -368,6 +412,11 @@ static int run_master(struct sg_server *srv)
     sigaddset(&m.waited, SIGINT);
     sigaddset(&m.waited, SIGHUP);
     sigprocmask(SIG_BLOCK, &m.waited, &m.orig_mask);
+    /* what workers unblock once their handlers are in */
+    sigdelset(&m.orig_mask, SIGTERM);
+    sigdelset(&m.orig_mask, SIGINT);
+    sigdelset(&m.orig_mask, SIGHUP);
+    held = false;
     set_handler(SIGPIPE, SIG_IGN);
     sg_log_info("master %ld: starting %d workers", (long)m.pid, m.n);
     for (;;) {

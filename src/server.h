@@ -30,4 +30,12 @@ int sg_server_listen(const char *address, int mode, char *err, size_t errlen);
  * ownership of srv->cfg. */
 int sg_server_run(struct sg_server *srv);
 
+/* Hold SIGTERM, SIGINT and SIGHUP from the start of a server process
+ * until its handlers are installed (sg_server_run then takes them, even
+ * if the process was started with them blocked), so that a signal sent
+ * to a process just spawned is acted on, not fatal. Restore gives a
+ * process that serves no FastCGI (CGI, the CLI) its own mask back. */
+void sg_server_hold_signals(void);
+void sg_server_restore_signals(void);
+
 #endif

@@ -30,6 +30,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -296,6 +297,22 @@ static void log_head_end(const struct conn_loop *l, enum head st, bool kept,
 
 /* Serve the requests of one connection (several with FCGI_KEEP_CONN).
  * Returns with the connection closed. */
+/* A stop or reload waits while a request is read, served and answered:
+ * handlers are installed without SA_RESTART so that the waits for a
+ * connection and for its head end at once, and libfcgi retries no read
+ * or write a signal interrupts, which would drop the request. What
+ * arrives meanwhile is delivered when the mask is restored. */
+static void defer_signals(sigset_t *saved)
+{
+    sigset_t s;
+
+    sigemptyset(&s);
+    sigaddset(&s, SIGTERM);
+    sigaddset(&s, SIGINT);
+    sigaddset(&s, SIGHUP);
+    sigprocmask(SIG_BLOCK, &s, saved);
+}
+
 static void serve_conn(struct conn_loop *l, FCGX_Request *fr, int fd,
                        struct sg_buf *body, struct sg_buf *head,
                        struct sg_response *res)
@@ -306,6 +323,7 @@ static void serve_conn(struct conn_loop *l, FCGX_Request *fr, int fd,
         size_t seen;
         enum head st = wait_head(l, fd, kept, &seen);
         enum stall stall;
+        sigset_t saved;
 
         OPENSSL_cleanse(l->peek, seen); /* a copy of cookies and tokens */
         if (st != HEAD_READY) {
@@ -318,9 +336,11 @@ static void serve_conn(struct conn_loop *l, FCGX_Request *fr, int fd,
          * FCGX_Accept_r begins with from closing it. */
         fr->ipcFd = fd;
         fr->keepConnection = 1;
+        defer_signals(&saved);
         if (FCGX_Accept_r(fr) < 0) {
             /* libfcgi refused the records (or, past what was peeked,
              * waited fcgi_io_timeout for more) and closed the connection */
+            sigprocmask(SIG_SETMASK, &saved, NULL);
             sg_log_warn("fastcgi: cannot read the request's parameters: "
                         "connection dropped");
             fr->ipcFd = -1;
@@ -335,6 +355,7 @@ static void serve_conn(struct conn_loop *l, FCGX_Request *fr, int fd,
             shutdown(fd, SHUT_RDWR);
         }
         FCGX_Finish_r(fr);
+        sigprocmask(SIG_SETMASK, &saved, NULL);
         if (fr->ipcFd < 0)
             return; /* closed: no FCGI_KEEP_CONN, or an error */
         kept = true;
