@@ -319,7 +319,10 @@ static void serve_conn(struct conn_loop *l, FCGX_Request *fr, int fd,
 {
     bool kept = false;
 
-    while (!*l->stop && !*l->reload) {
+    /* A connection accepted is served, even if a stop or reload came with
+     * it: closing it unread would reset the web server's request (500).
+     * Only between kept requests does a stop or reload end it. */
+    while (!kept || (!*l->stop && !*l->reload)) {
         size_t seen;
         enum head st = wait_head(l, fd, kept, &seen);
         enum stall stall;
