@@ -45,7 +45,7 @@
 # process: no curl start-up counted) runs until an answer is good; a bad
 # answer to a probe sent T ms after the return proves the stack had not
 # recovered at T, so T must be at most 1 s + RECOVERY_SLACK_MS (default
-# 250 ms; a worker's reconnect backoff is capped at 1 s, see
+# 250 ms; a worker's reconnect backoff is capped at 250 ms, see
 # docs/RELIABILITY.md), and the figure printed is the bracket "T..U ms",
 # U the sending of the first good probe; no sessiongate process restarted
 # (tests/stack.sh pids before and after). CGI has no workers: worker-kill
