@@ -66,7 +66,7 @@ run_pass() {
     fi
     site=http://127.0.0.1:$SG_PORT/
     # The stack must serve www/ at the site root, as text/html.
-    body=$(curl -s --max-time 5 -D "$SG_DIR/site.headers" "$site")
+    body=$(curl -s --max-time "$SG_CURL_TIMEOUT" -D "$SG_DIR/site.headers" "$site")
     if ! grep -qi '^content-type: text/html' "$SG_DIR/site.headers" ||
         ! grep -q 'name="sessiongate-api"' <<<"$body"; then
         echo "FAIL: $name: $site does not serve www/index.html as text/html" \
