@@ -21,14 +21,15 @@
 #
 # Environment: SG_BIN, SG_SKIP_INTEGRATION=1 (skip), SG_KEEP=1 (keep the
 # stack dirs), SG_CHROMIUM (default /usr/bin/chromium),
-# SG_BROWSER_TIMEOUT (seconds per pass, default 240).
+# SG_BROWSER_TIMEOUT (seconds per pass, default 1200: a bound for a hung
+# browser, far above what a pass takes on a loaded machine).
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 sg_require lighttpd
 
 BROWSER_DIR=$SG_TOP/tests/browser
 SG_CHROMIUM=${SG_CHROMIUM:-/usr/bin/chromium}
-SG_BROWSER_TIMEOUT=${SG_BROWSER_TIMEOUT:-240}
+SG_BROWSER_TIMEOUT=${SG_BROWSER_TIMEOUT:-1200}
 export SG_CHROMIUM
 
 missing() {
