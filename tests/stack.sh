@@ -16,7 +16,9 @@
 #
 # `start` prints the base URL (http://127.0.0.1:P/api/v1) and returns once
 # GET /ready answers 200, or fails within SG_STACK_TIMEOUT seconds (default
-# 20) with the tail of the logs, having stopped whatever it started. Exit
+# 120: a bound for a broken stack, far more than a start takes on a loaded
+# machine; each step of the start has the same bound) with the tail of the
+# logs, having stopped whatever it started. Exit
 # status 3 means the port was taken (pick another and retry). Run from a
 # terminal (stdout not captured), it also prints the sign-in page's URL.
 #
@@ -52,7 +54,7 @@ shopt -u patsub_replacement 2>/dev/null || true
 # The source tree is where this script is (also in a VPATH build).
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SG_BIN=${SG_BIN:-$TOP/src/sessiongate}
-SG_STACK_TIMEOUT=${SG_STACK_TIMEOUT:-20}
+SG_STACK_TIMEOUT=${SG_STACK_TIMEOUT:-120}
 TEMPLATES=$TOP/tests/stack
 
 # Production paths used in the shipped configs, replaced when rendering.
@@ -82,29 +84,42 @@ alive() {
     [ -n "$st" ] && [ "${st%% *}" != Z ]
 }
 
-# wait_gone TIMEOUT PID...: poll until every PID has exited; 1 on timeout.
+# wait_gone TIMEOUT PID...: poll until every PID has exited; 1 on timeout
+# (TIMEOUT seconds of the clock, however slow each poll is).
 wait_gone() {
-    local t=$1 p left i
+    local deadline=$((SECONDS + $1)) p left
     shift
-    for ((i = 0; i < t * 20; i++)); do
+    while :; do
         left=
         for p in "$@"; do alive "$p" && left="$left $p"; done
         [ -z "$left" ] && return 0
+        [ $SECONDS -lt $deadline ] || return 1
         sleep 0.05
     done
-    return 1
 }
 
-# stop_pids SIG PID...: signal, wait up to 10 s, then SIGKILL what is left.
+# poll_until CMD...: run CMD until it succeeds, at most SG_STACK_TIMEOUT
+# seconds; 1 on timeout.
+poll_until() {
+    local deadline=$((SECONDS + SG_STACK_TIMEOUT))
+    while :; do
+        "$@" && return 0
+        [ $SECONDS -lt $deadline ] || return 1
+        sleep 0.05
+    done
+}
+
+# stop_pids SIG PID...: signal, wait up to 30 s (a drain on a loaded
+# machine), then SIGKILL what is left.
 stop_pids() {
     local sig=$1 p
     shift
     [ $# -gt 0 ] || return 0
     for p in "$@"; do alive "$p" && kill "-$sig" "$p" 2>/dev/null; done
-    wait_gone 10 "$@" && return 0
+    wait_gone 30 "$@" && return 0
     for p in "$@"; do
         if alive "$p"; then
-            echo "stack.sh: PID $p ignored SIG$sig for 10 s: SIGKILL" >&2
+            echo "stack.sh: PID $p ignored SIG$sig for 30 s: SIGKILL" >&2
             kill -KILL "$p" 2>/dev/null
         fi
     done
@@ -283,20 +298,25 @@ redis_ping() {
         [ "$(redis-cli -s "$D/redis.sock" ping 2>/dev/null)" = PONG ]
 }
 
+# up_or_dead PID CHECK...: CHECK succeeds, or PID has died: either ends a
+# poll_until (the caller then looks at CHECK once more).
+up_or_dead() {
+    local pid=$1
+    shift
+    "$@" || ! alive "$pid"
+}
+
 redis_start() {
-    local i
+    local pid
     if alive "$(pid_of redis)"; then
         echo "stack.sh: redis already running" >&2
         return 0
     fi
     rm -f "$D/redis.sock"
     redis-server "$D/redis.conf" </dev/null >>"$D/redis.log" 2>&1 &
-    echo $! >"$D/pids/redis"
-    for ((i = 0; i < 200; i++)); do
-        redis_ping && return 0
-        alive "$!" || break
-        sleep 0.05
-    done
+    pid=$!
+    echo $pid >"$D/pids/redis"
+    poll_until up_or_dead "$pid" redis_ping && redis_ping && return 0
     echo "stack.sh: redis-server did not answer PING on $D/redis.sock" >&2
     return 1
 }
@@ -370,7 +390,7 @@ start_apache() {
 # workers (nobody) can write to, as the app user; one process (fcgiwrap -c N
 # leaves its children behind when stopped).
 start_fcgiwrap() {
-    local sock=$D/run/fcgiwrap.sock i
+    local sock=$D/run/fcgiwrap.sock
     command -v fcgiwrap >/dev/null 2>&1 || PATH=$PATH:/usr/sbin:/sbin
     if ! command -v fcgiwrap >/dev/null 2>&1; then
         echo "stack.sh: fcgiwrap is not installed (Debian package fcgiwrap):" \
@@ -383,17 +403,13 @@ start_fcgiwrap() {
         exec $AS_APP fcgiwrap -s "unix:$sock"
     ) </dev/null >>"$D/fcgiwrap.log" 2>&1 &
     echo $! >"$D/pids/fcgiwrap"
-    for ((i = 0; i < 200; i++)); do
-        [ -S "$sock" ] && return 0
-        alive "$!" || break
-        sleep 0.05
-    done
+    poll_until up_or_dead "$!" test -S "$sock" && [ -S "$sock" ] && return 0
     echo "stack.sh: fcgiwrap did not create $sock" >&2
     return 1
 }
 
 start_nginx() {
-    local sock=$D/run/sessiongate.sock i
+    local sock=$D/run/sessiongate.sock
     mkdir -p "$D/nginx-tmp"
     render "$TEMPLATES/nginx.conf.in" "$D/nginx.conf"
     render_shipped nginx/sessiongate.conf "$D/nginx-sessiongate.conf" $PROD_RUN \
@@ -406,11 +422,7 @@ start_nginx() {
     $AS_APP "$APP_BIN" --config "$D/sessiongate.conf" --listen "unix:$sock" \
         --workers "$WORKERS" </dev/null >>"$D/sessiongate.log" 2>&1 &
     echo $! >"$D/pids/sessiongate"
-    for ((i = 0; i < 200; i++)); do
-        [ -S "$sock" ] && break
-        alive "$!" || break
-        sleep 0.05
-    done
+    poll_until up_or_dead "$!" test -S "$sock"
     [ -S "$sock" ] ||
         { echo "stack.sh: sessiongate did not create $sock" >&2; return 1; }
     nginx -p "$D/" -c "$D/nginx.conf" -e "$D/nginx-error.log" -g 'daemon off;' \
@@ -580,7 +592,7 @@ EOF
     esac || exit 1
     deadline=$((SECONDS + SG_STACK_TIMEOUT))
     while [ $SECONDS -lt $deadline ]; do
-        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url/ready")
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 30 "$url/ready")
         [ "$code" = 200 ] && break
         alive "$(pid_of server)" || break
         [ -z "$(pid_of sessiongate)" ] || alive "$(pid_of sessiongate)" || break

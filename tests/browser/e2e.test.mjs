@@ -27,9 +27,12 @@ const OUT = process.env.SG_OUT || fs.mkdtempSync(path.join(os.tmpdir(), 'sg-brow
 const TRANSPORT = process.env.SG_TRANSPORT || 'bearer';
 const ACCESS_TTL = Number(process.env.SG_ACCESS_TTL || 0);
 const CHROMIUM = process.env.SG_CHROMIUM || '/usr/bin/chromium';
-const STEP_MS = 60_000;      // one step
-const ACTION_MS = 10_000;    // one click, fill or wait for an element
-const WATCHDOG_MS = 300_000; // the whole file
+// Bounds for a hung browser, far above what a loaded machine takes: the
+// test waits for what the page shows, never for a fixed time (but for the
+// silent refresh, whose timer is what is under test).
+const STEP_MS = 300_000;       // one step
+const ACTION_MS = 60_000;      // one click, fill or wait for an element
+const WATCHDOG_MS = 1_200_000; // the whole file
 
 if (!SITE) throw new Error('SG_SITE is not set (the site root, e.g. http://127.0.0.1:8080/)');
 const ORIGIN = new URL(SITE).origin;
@@ -139,7 +142,7 @@ before(async () => {
     browser = await chromium.launch({
         executablePath: CHROMIUM,
         headless: true,
-        timeout: 30_000,
+        timeout: 120_000,
         args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
                '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });

@@ -21,14 +21,15 @@
 #
 # Environment: SG_BIN, SG_SKIP_INTEGRATION=1 (skip), SG_KEEP=1 (keep the
 # stack dirs), SG_CHROMIUM (default /usr/bin/chromium),
-# SG_BROWSER_TIMEOUT (seconds per pass, default 240).
+# SG_BROWSER_TIMEOUT (seconds per pass, default 1200: a bound for a hung
+# browser, far above what a pass takes on a loaded machine).
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 sg_require lighttpd
 
 BROWSER_DIR=$SG_TOP/tests/browser
 SG_CHROMIUM=${SG_CHROMIUM:-/usr/bin/chromium}
-SG_BROWSER_TIMEOUT=${SG_BROWSER_TIMEOUT:-240}
+SG_BROWSER_TIMEOUT=${SG_BROWSER_TIMEOUT:-1200}
 export SG_CHROMIUM
 
 missing() {
@@ -66,7 +67,7 @@ run_pass() {
     fi
     site=http://127.0.0.1:$SG_PORT/
     # The stack must serve www/ at the site root, as text/html.
-    body=$(curl -s --max-time 5 -D "$SG_DIR/site.headers" "$site")
+    body=$(curl -s --max-time "$SG_CURL_TIMEOUT" -D "$SG_DIR/site.headers" "$site")
     if ! grep -qi '^content-type: text/html' "$SG_DIR/site.headers" ||
         ! grep -q 'name="sessiongate-api"' <<<"$body"; then
         echo "FAIL: $name: $site does not serve www/index.html as text/html" \

@@ -6,6 +6,10 @@
 #
 # Environment: SG_BIN (the binary; default src/sessiongate of this tree),
 # SG_SKIP_INTEGRATION=1 (skip: exit 77).
+#
+# Nothing waits a fixed time: Redis's socket and the terminal's prompts and
+# echo state are polled for (lib.sh's sg_poll), with bounds far longer than
+# a loaded machine needs.
 
 case ${SG_SKIP_INTEGRATION:-} in
 '' | 0 | no) ;;
@@ -27,6 +31,9 @@ fi
 
 export LC_ALL=C
 SG_BIN=${SG_BIN:-$(dirname "$0")/../../src/sessiongate}
+# sg_poll
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 unset SESSIONGATE_CONFIG
 DIR=
 REDIS_PID=
@@ -59,11 +66,8 @@ oneTimeSetUp() {
         --unixsocketperm 700 --save '' --appendonly no \
         --logfile "$DIR/redis.log" &
     REDIS_PID=$!
-    for _ in $(seq 50); do
-        [ -S "$DIR/redis.sock" ] && break
-        sleep 0.1
-    done
-    [ -S "$DIR/redis.sock" ] || {
+    sg_poll 60 redis_up
+    redis_up || {
         echo "cli.sh: redis-server did not start" >&2
         exit 99
     }
@@ -84,6 +88,10 @@ EOF
 
 oneTimeTearDown() {
     stop_redis
+}
+
+redis_up() {
+    [ -S "$DIR/redis.sock" ] && [ "$(redis-cli -s "$DIR/redis.sock" ping 2>/dev/null)" = PONG ]
 }
 
 setUp() {
@@ -224,11 +232,59 @@ test_add_rejects_control_characters_in_name() {
 }
 
 # At a terminal the password is asked twice, with echo off. script(1)
-# gives the command a pseudo-terminal; input comes after the prompts.
+# gives the command a pseudo-terminal. Each line is typed once the prompt
+# is on the terminal and its echo is off (sessiongate prompts, then turns
+# echo off and flushes pending input: a line typed in between would be
+# echoed and lost), both polled for; then the command's end is waited for.
+TTY_JOB=
 tty_add() {
-    { sleep 1; printf '%s\n' "$2"; sleep 1; printf '%s\n' "$3"; sleep 1; } |
-        timeout 30 script -qec "'$SG_BIN' user add $1 --config '$CONF'" \
-            /dev/null >"$DIR/tty" 2>&1
+    local w
+    rm -f "$DIR/tty.in"
+    mkfifo "$DIR/tty.in"
+    : >"$DIR/tty"
+    timeout 120 script -qec "'$SG_BIN' user add $1 --config '$CONF'" \
+        /dev/null <"$DIR/tty.in" >"$DIR/tty" 2>&1 &
+    TTY_JOB=$!
+    exec {w}>"$DIR/tty.in"
+    tty_type "New password:" "$2" "$w" && tty_type "Again:" "$3" "$w"
+    sg_poll 60 tty_done
+    exec {w}>&-
+    wait "$TTY_JOB"
+    TTY_JOB=
+}
+
+# tty_type PROMPT LINE FD: wait for PROMPT and echo off, then type LINE.
+tty_type() {
+    if ! sg_poll 60 grep -qF "$1" "$DIR/tty" || ! sg_poll 60 tty_echo_off; then
+        echo "# no '$1' prompt with echo off: $(cat "$DIR/tty")"
+        return 1
+    fi
+    printf '%s\n' "$2" >&"$3"
+}
+
+# The pseudo-terminal of the job: fd 0 of script's child (the shell that
+# runs sessiongate, or sessiongate itself).
+tty_dev() {
+    local s c t
+    s=$(ps -o pid= --ppid "$TTY_JOB" | head -n 1)
+    [ -n "$s" ] || return 1
+    c=$(ps -o pid= --ppid "${s// /}" | head -n 1)
+    [ -n "$c" ] || return 1
+    t=$(readlink "/proc/${c// /}/fd/0") || return 1
+    [[ $t == /dev/pts/* ]] && echo "$t"
+}
+
+tty_echo_off() {
+    local t
+    t=$(tty_dev) || return 1
+    stty -F "$t" -a 2>/dev/null | grep -Eq '(^|[ ;])-echo([ ;]|$)'
+}
+
+# The job has ended (a zombie until waited for).
+tty_done() {
+    local st
+    st=$(sed 's/.*) //' "/proc/$TTY_JOB/stat" 2>/dev/null)
+    [ -z "$st" ] || [ "${st%% *}" = Z ]
 }
 
 test_add_at_a_terminal_asks_twice_without_echo() {

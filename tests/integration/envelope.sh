@@ -186,7 +186,7 @@ test_sessiongate_unreachable() {
     local pid
     pid=$(cat "$SG_DIR/pids/sessiongate")
     kill -TERM "$pid"
-    sg_poll 20 sock_gone "$SG_DIR/run/sessiongate.sock" || fail "sessiongate did not stop"
+    sg_poll 60 sock_gone "$SG_DIR/run/sessiongate.sock" || fail "sessiongate did not stop"
     sg_req GET /health
     assert_envelope "sessiongate stopped" 503 UPSTREAM_UNAVAILABLE
     assertNotNull "Retry-After" "$(hdr Retry-After)"

@@ -9,7 +9,9 @@
 #
 # The foundation-<server>.sh wrappers set SG_SERVER; `make check` runs them.
 # Tests that change the stack (Redis down, config reloads, killed workers)
-# put it back as they found it before they return.
+# put it back as they found it before they return. What happens
+# asynchronously (a reload, a respawn, a reconnection) is polled for with
+# bounds far longer than it takes on a loaded machine.
 
 SG_SERVER=${SG_SERVER:-}
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -266,8 +268,8 @@ test_redis_down_then_back() {
     assertEquals "health does not touch Redis" 200 "$SG_STATUS"
 
     sg_stack redis-start || fail "redis-start"
-    assertTrue "ready is 200 again within 20 s" "sg_poll 20 ready_ok"
-    assertTrue "and stays 200 (every worker reconnected)" "sg_poll 20 n_times 6 ready_ok"
+    assertTrue "ready is 200 again" "sg_poll 60 ready_ok"
+    assertTrue "and stays 200 (every worker reconnected)" "sg_poll 60 n_times 6 ready_ok"
     if long_lived; then
         after=" $(sg_stack pids all | tr '\n' ' ')"
         for p in $before; do
@@ -285,7 +287,7 @@ test_worker_killed() {
     assertNotNull "a worker to kill" "$victim"
     [ -n "$victim" ] || return 0
     kill -KILL "$victim"
-    sg_poll 5 gone "$victim" || fail "worker $victim still running after SIGKILL"
+    sg_poll 60 gone "$victim" || fail "worker $victim still running after SIGKILL"
     for ((i = 0; i < 20; i++)); do
         [ "$(sg_status GET /health)" = 200 ] && ok=$((ok + 1))
     done
@@ -295,7 +297,7 @@ test_worker_killed() {
     # on demand only: at least the one that served the requests above.
     n=$(wc -w <<<"$workers")
     [ "$SG_SERVER" = apache ] && n=1
-    assertTrue "worker replaced (before: $workers)" "sg_poll 10 worker_replaced $victim $n"
+    assertTrue "worker replaced (before: $workers)" "sg_poll 60 worker_replaced $victim $n"
     if [ "$SG_SERVER" != apache ]; then
         assertEquals "the master was not restarted" "$masters" "$(sg_stack pids master | tr '\n' ' ')"
     fi
@@ -309,7 +311,7 @@ test_config_reload() {
     set_config 'max_body_bytes = 512'
     if long_lived; then
         # every worker has the new limit: 413 six times in a row
-        assertTrue "1000-byte body gets 413 after SIGHUP" "sg_poll 15 n_times 6 body_status_is 413 1000"
+        assertTrue "1000-byte body gets 413 after SIGHUP" "sg_poll 60 n_times 6 body_status_is 413 1000"
     fi
     post_json /auth/register "$(sg_json_body 1000)"
     assert_error "1000-byte body with max_body_bytes = 512" 413 PAYLOAD_TOO_LARGE
@@ -318,7 +320,7 @@ test_config_reload() {
 
     set_config ''
     if long_lived; then
-        assertTrue "back to 16384 after another SIGHUP" "sg_poll 15 n_times 6 body_status_is_not 413 1000"
+        assertTrue "back to 16384 after another SIGHUP" "sg_poll 60 n_times 6 body_status_is_not 413 1000"
         if [ "$SG_SERVER" != apache ]; then
             assertEquals "masters kept across reloads" "$masters" "$(sg_stack pids master | tr '\n' ' ')"
         fi
@@ -343,7 +345,7 @@ test_bad_config_reload() {
     # a valid change and an error in one file: nothing of it may apply
     set_config 'max_body_bytes = 512
 bogus_key = 1'
-    assertTrue "the bad config is logged, naming the key" "sg_poll 10 logged_more $n bogus_key"
+    assertTrue "the bad config is logged, naming the key" "sg_poll 60 logged_more $n bogus_key"
     for ((i = 0; i < 10; i++)); do
         [ "$(sg_status GET /health)" = 200 ] && ok=$((ok + 1))
     done
@@ -351,7 +353,7 @@ bogus_key = 1'
     assertTrue "old config still in force (1000-byte body not 413)" "n_times 6 body_status_is_not 413 1000"
     assertTrue "ready" ready_ok
     set_config ''
-    assertTrue "serving after the config is fixed" "sg_poll 10 n_times 4 status_is 200 GET /health"
+    assertTrue "serving after the config is fixed" "sg_poll 60 n_times 4 status_is 200 GET /health"
 }
 
 test_check_config() {
@@ -396,7 +398,7 @@ test_standalone_sigterm() {
     all=$(sg_stack pids all | tr '\n' ' ')
     assertTrue "socket exists before" "[ -S '$sock' ]"
     kill -TERM "$(cat "$SG_DIR/pids/sessiongate")"
-    assertTrue "master and workers exit within 10 s ($all)" "sg_poll 10 gone $all"
+    assertTrue "master and workers exit ($all)" "sg_poll 60 gone $all"
     assertFalse "socket removed" "[ -e '$sock' ]"
 }
 

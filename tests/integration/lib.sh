@@ -14,7 +14,10 @@
 #   sg_stack CMD [ARGS]        tests/stack.sh CMD --dir SG_DIR ARGS
 #   sg_req METHOD PATH [curl args]   one request to SG_URL/PATH; sets
 #                              SG_STATUS, SG_BODY and the header file SG_HDRS
-#                              (a transfer error makes SG_STATUS "CODE+curlRC")
+#                              (a transfer error makes SG_STATUS "CODE+curlRC"),
+#                              and SG_REQ_T0/SG_REQ_T1, the epoch seconds
+#                              just before and just after it (bounds for a
+#                              time the answer carries, however slow it was)
 #   sg_hdr NAME                a response header of the last sg_req
 #   sg_json FILTER             jq -r FILTER on SG_BODY ("<invalid json>" if not JSON)
 #   sg_status METHOD PATH [curl args]  prints just the status
@@ -23,20 +26,30 @@
 #                              page, /private/) instead of SG_URL
 #   sg_site                    prints that site root (no trailing slash)
 #   sg_poll SECONDS CMD...     run CMD until it succeeds, at most SECONDS
+#                              (the bound is for a broken stack: make it
+#                              far longer than the wait ever is, e.g. 60)
 #   sg_json_body N             a JSON object of exactly N bytes
 #
 # Environment: SG_BIN (the binary under test; default src/sessiongate in
 # this source tree), SG_KEEP=1 (keep the stack's directory for a
-# post-mortem), SG_CURL_TIMEOUT (default 15 s), SG_SKIP_INTEGRATION=1
-# (skip: exit 77). tests/stack.sh and the shipped configs are found next to
-# this file.
+# post-mortem), SG_CURL_TIMEOUT (default 60 s: a bound for a hung
+# request, never reached by a slow one on a loaded machine),
+# SG_STACK_TIMEOUT (tests/stack.sh's start timeout; its default is generous
+# too), SG_SKIP_INTEGRATION=1 (skip: exit 77). tests/stack.sh and the
+# shipped configs are found next to this file.
+#
+# Nothing here or in the suites may depend on the machine's speed: wait for
+# something asynchronous with sg_poll (never a bare sleep), give windows
+# and timeouts far more than a test needs, and make an expiry happen by
+# ageing what Redis stores (a key's TTL, a window's entries) rather than by
+# waiting for the clock.
 
 # The source tree is where this file is (also in a VPATH build, where
 # make check exports SG_BIN, the binary in the build tree).
 SG_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SG_BIN=${SG_BIN:-$SG_TOP/src/sessiongate}
 SG_STACK=$SG_TOP/tests/stack.sh
-SG_CURL_TIMEOUT=${SG_CURL_TIMEOUT:-15}
+SG_CURL_TIMEOUT=${SG_CURL_TIMEOUT:-60}
 export SG_BIN
 
 SG_DIR=
@@ -45,6 +58,8 @@ SG_PORT=
 SG_STATUS=
 SG_BODY=
 SG_HDRS=
+SG_REQ_T0=
+SG_REQ_T1=
 
 # The automake convention: 77 marks the whole test as skipped.
 sg_skip_suite() {
@@ -176,10 +191,12 @@ sg_req() {
     else
         set -- -X "$method" "$@"
     fi
+    printf -v SG_REQ_T0 '%(%s)T' -1
     # no "Expect: 100-continue" round trip for bodies over 1 KiB
     out=$(curl -sS --max-time "$SG_CURL_TIMEOUT" -H 'Expect:' -o "$body" \
         -D "$SG_HDRS" -w '%{http_code}' "$@" "$SG_URL$path" 2>"$SG_DIR/last.curl")
     rc=$?
+    printf -v SG_REQ_T1 '%(%s)T' -1
     SG_STATUS=$out
     SG_BODY=
     [ "$body" = /dev/null ] || SG_BODY=$(<"$body")
