@@ -244,11 +244,14 @@ static int read_tty(const char *prompt, char *buf, size_t cap, size_t *len)
     sigemptyset(&sa.sa_mask);
     for (size_t i = 0; i < SG_ARRAY_LEN(signals); i++)
         sigaction(signals[i], &sa, &saved_sa[i]);
-    fputs(prompt, stderr);
-    if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) != 0)
+    /* echo off before the prompt: what is typed once it shows is never
+     * echoed (TCSAFLUSH drops what was typed before it) */
+    if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) != 0) {
         rc = SG_EIO;
-    else
+    } else {
+        fputs(prompt, stderr);
         rc = read_line(STDIN_FILENO, buf, cap, len);
+    }
     tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
     fputc('\n', stderr);
     for (size_t i = 0; i < SG_ARRAY_LEN(signals); i++)
