@@ -64,10 +64,12 @@ SG_REQ_T1=
 # shunit2 finds a suite's tests by reading $0, which for the per-server
 # wrappers (foo-nginx.sh sourcing foo.sh) holds none: the suite would
 # report "Ran 0 tests. OK". A suite that defines no suite() of its own gets
-# this one: every test_ function, in name order.
+# this one: the test_ functions of the file that sourced lib.sh, in the
+# order they are written (tests may rely on it).
+SG_SUITE_FILE=${BASH_SOURCE[1]:-$0}
 suite() {
     local t
-    for t in $(declare -F | awk '$3 ~ /^test_/ { print $3 }'); do
+    for t in $(sed -n 's/^\(test_[A-Za-z0-9_]*\)[[:space:]]*()[[:space:]]*{.*/\1/p' "$SG_SUITE_FILE"); do
         suite_addTest "$t"
     done
 }

@@ -261,15 +261,6 @@ test_tcp_body() {
         "$TCP_ADDR" "$SG_DIR/sessiongate-tcp.log"
 }
 
-# The wrappers source this file, so shunit2 cannot find the tests by
-# reading $0: every test_ function defined here, in name order.
-suite() {
-    local t
-    for t in $(declare -F | awk '$3 ~ /^test_/ { print $3 }'); do
-        suite_addTest "$t"
-    done
-}
-
 SHUNIT_COLOR=${SHUNIT_COLOR:-none}
 # shellcheck source=/dev/null
 . "${SHUNIT2:-/usr/share/shunit2/shunit2}"
