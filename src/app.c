@@ -100,7 +100,7 @@ static void hex_param(const struct sg_request *req, int i, size_t len,
         memcpy(out, req->params[i], len);
         out[len] = '\0';
     } else {
-        strcpy(out, "-");
+        memcpy(out, "-", 2); /* no row's id: matches nothing */
     }
 }
 
@@ -236,7 +236,13 @@ static void redirect_to_signin(struct sg_ctx *ctx, struct sg_request *req,
 static void authorize(struct sg_ctx *ctx, struct sg_request *req,
                       struct sg_response *res)
 {
-    run_route(ctx, verify_route(), req, res);
+    const struct sg_route *route = verify_route();
+
+    if (!route) { /* a table without the verify row: a build error */
+        sg_response_error(res, SG_API_INTERNAL, NULL, NULL);
+        return;
+    }
+    run_route(ctx, route, req, res);
     redirect_to_signin(ctx, req, res);
 }
 

@@ -122,7 +122,7 @@ static bool peer_allowed(const char *list, const struct sockaddr_storage *sa)
  * (EINTR for a signal) when there is none. */
 static int accept_conn(const struct conn_loop *l, int listen_fd)
 {
-    struct sockaddr_storage sa;
+    struct sockaddr_storage sa = {0}; /* an unnamed peer may fill nothing */
     socklen_t len = sizeof(sa);
     struct timeval tv = {.tv_sec = (time_t)(l->timeout_ms / 1000),
                          .tv_usec = (suseconds_t)(l->timeout_ms % 1000 * 1000)};
