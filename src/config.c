@@ -32,8 +32,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
+
+#include "addr.h"
 
 #ifndef SG_SYSCONFDIR
 #define SG_SYSCONFDIR "/etc"
@@ -42,7 +43,6 @@
 #define SG_CONFIG_MAX_LINE  4096      /* bytes, without the line end */
 #define SG_CONFIG_MAX_FILE  (1 << 20) /* sg_config_load refuses more */
 #define SG_CONFIG_MAX_SHOWN 64        /* bytes of a value quoted in errors */
-#define SG_UNIX_PATH_MAX    sizeof(((struct sockaddr_un *)0)->sun_path)
 
 #define KIB    1024
 #define MIB    (1024 * 1024)
@@ -599,51 +599,12 @@ static int set_value(struct sg_config *cfg, const struct option *opt,
 
 /* ---- checks of single values -------------------------------------------- */
 
-static const char redis_expected[] =
-    "expected \"unix:/absolute/path\" or \"host:port\" with a port from 1 "
-    "to 65535";
-
-/* A name, an IPv4 address, or an IPv6 address in brackets (the
- * IP-literal of RFC 3986 section 3.2.2), as in "[::1]". */
-static const char *check_redis_host(const char *host, size_t len)
-{
-    if (len == 0)
-        return redis_expected;
-    if (len > 255) /* a DNS name is at most 253 bytes (RFC 1035 2.3.4) */
-        return "host name too long";
-    if (host[0] == '[')
-        return len > 2 && host[len - 1] == ']' &&
-                       !memchr(host + 1, '[', len - 2) &&
-                       !memchr(host + 1, ']', len - 2)
-                   ? NULL
-                   : redis_expected;
-    if (memchr(host, ':', len))
-        return "an IPv6 address needs brackets, as in [::1]:6379";
-    if (memchr(host, '[', len) || memchr(host, ']', len))
-        return redis_expected;
-    return NULL;
-}
-
-/* "unix:/absolute/path" or "host:port". */
+/* "unix:/absolute/path" or "host:port" (addr.c). */
 static const char *check_redis(const char *value)
 {
-    const char *colon = strrchr(value, ':'), *s;
-    long port;
+    struct sg_addr a;
 
-    for (s = value; *s; s++)
-        if ((unsigned char)*s <= ' ' || *s == 0x7f)
-            return redis_expected;
-    if (strncmp(value, "unix:", 5) == 0) {
-        if (value[5] != '/')
-            return redis_expected;
-        if (strlen(value + 5) >= SG_UNIX_PATH_MAX)
-            return "unix socket path too long";
-        return NULL;
-    }
-    if (!colon || strlen(colon + 1) > 5 ||
-        parse_long(colon + 1, 10, &port) < 0 || port < 1 || port > 65535)
-        return redis_expected;
-    return check_redis_host(value, (size_t)(colon - value));
+    return sg_addr_parse(value, &a);
 }
 
 /* Braces are refused because Redis Cluster reads "{...}" in a key as its

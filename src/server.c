@@ -27,6 +27,7 @@
 #include <sys/prctl.h>
 #endif
 
+#include "addr.h"
 #include "clock.h"
 #include "ctx.h"
 #include "log.h"
@@ -129,11 +130,7 @@ static int listen_unix(const char *path, int mode, char *err, size_t errlen)
     struct stat st;
     int fd;
 
-    if (strlen(path) >= sizeof(sa.sun_path)) {
-        snprintf(err, errlen, "%s: path too long for a unix socket", path);
-        return -1;
-    }
-    memcpy(sa.sun_path, path, strlen(path) + 1);
+    memcpy(sa.sun_path, path, strlen(path) + 1); /* fits: sg_addr_parse */
     if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
         goto fail;
     if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
@@ -158,26 +155,19 @@ fail:
     return -1;
 }
 
-static int listen_tcp(const char *address, char *err, size_t errlen)
+/* A numeric address only: the listener binds what it is told. */
+static int listen_tcp(const char *address, const struct sg_addr *a, char *err,
+                      size_t errlen)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
                              .ai_flags =
                                  AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE};
     struct addrinfo *ai = NULL;
-    char host[256];
-    const char *colon = strrchr(address, ':');
-    size_t hlen = colon ? (size_t)(colon - address) : 0;
+    char port[8];
     int fd = -1, one = 1, rc;
 
-    if (!colon || hlen == 0 || hlen >= sizeof(host)) {
-        snprintf(err, errlen, "%s: expected unix:/path or host:port", address);
-        return -1;
-    }
-    if (address[0] == '[' && address[hlen - 1] == ']')
-        memcpy(host, address + 1, hlen - 2), host[hlen - 2] = '\0';
-    else
-        memcpy(host, address, hlen), host[hlen] = '\0';
-    if ((rc = getaddrinfo(host, colon + 1, &hints, &ai)) != 0) {
+    snprintf(port, sizeof(port), "%d", a->port);
+    if ((rc = getaddrinfo(a->host, port, &hints, &ai)) != 0) {
         snprintf(err, errlen, "%s: %s", address, gai_strerror(rc));
         return -1;
     }
@@ -196,9 +186,16 @@ static int listen_tcp(const char *address, char *err, size_t errlen)
 
 int sg_server_listen(const char *address, int mode, char *err, size_t errlen)
 {
-    if (strncmp(address, "unix:", 5) == 0)
-        return listen_unix(address + 5, mode, err, errlen);
-    return listen_tcp(address, err, errlen);
+    struct sg_addr a;
+    const char *why = sg_addr_parse(address, &a);
+
+    if (why) {
+        snprintf(err, errlen, "%s: %s", address, why);
+        return -1;
+    }
+    if (a.is_unix)
+        return listen_unix(a.path, mode, err, errlen);
+    return listen_tcp(address, &a, err, errlen);
 }
 
 /* ---- reload ------------------------------------------------------------ */

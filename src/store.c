@@ -19,6 +19,7 @@
 
 #include <openssl/crypto.h>
 
+#include "addr.h"
 #include "clock.h"
 #include "crypto.h"
 #include "keys.h"
@@ -140,31 +141,13 @@ void sg_store_fail(struct sg_store *s, const char *what)
 static redisContext *open_context(const struct sg_config *cfg)
 {
     struct timeval tv = ms_to_timeval(cfg->redis_connect_timeout_ms);
-    const char *addr = cfg->redis;
-    char host[256];
-    const char *colon;
-    size_t hlen;
-    char *end;
-    long port;
+    struct sg_addr a;
 
-    if (strncmp(addr, "unix:", 5) == 0)
-        return redisConnectUnixWithTimeout(addr + 5, tv);
-    colon = strrchr(addr, ':');
-    if (!colon)
+    if (sg_addr_parse(cfg->redis, &a)) /* checked when the config loaded */
         return NULL;
-    hlen = (size_t)(colon - addr);
-    if (hlen >= 2 && addr[0] == '[' && addr[hlen - 1] == ']') {
-        addr++; /* [::1]:6379 */
-        hlen -= 2;
-    }
-    if (hlen >= sizeof(host))
-        return NULL;
-    memcpy(host, addr, hlen);
-    host[hlen] = '\0';
-    port = strtol(colon + 1, &end, 10);
-    if (*end || port < 1 || port > 65535)
-        return NULL;
-    return redisConnectWithTimeout(host, (int)port, tv);
+    if (a.is_unix)
+        return redisConnectUnixWithTimeout(a.path, tv);
+    return redisConnectWithTimeout(a.host, a.port, tv);
 }
 
 /* AUTH and SELECT on a fresh connection. */
