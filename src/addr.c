@@ -32,8 +32,8 @@ static const char *parse_host(const char *host, size_t len, struct sg_addr *out)
     if (len == 0)
         return expected;
     if (host[0] == '[') {
-        if (len <= 2 || host[len - 1] != ']' || memchr(host + 1, '[', len - 2) ||
-            memchr(host + 1, ']', len - 2))
+        if (len <= 2 || host[len - 1] != ']' ||
+            memchr(host + 1, '[', len - 2) || memchr(host + 1, ']', len - 2))
             return expected;
         host++;
         len -= 2;

@@ -30,9 +30,9 @@ static void test_forms(void)
 static void test_refused(void)
 {
     static const char *bad[] = {
-        "h:0",  "h:65536", "h:+80", "h:-1",     "h: 80",    "h:0x50",
-        "h:",   ":80",     "h",     "[::1]6379", "[]:80",   "[[::1]]:80",
-        "a]:1", "unix:",   "unix:rel", "h :80", "h:123456", "h:80\n",
+        "h:0",  "h:65536", "h:+80",    "h:-1",      "h: 80",    "h:0x50",
+        "h:",   ":80",     "h",        "[::1]6379", "[]:80",    "[[::1]]:80",
+        "a]:1", "unix:",   "unix:rel", "h :80",     "h:123456", "h:80\n",
     };
     struct sg_addr a;
     char name[64];
