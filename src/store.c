@@ -238,9 +238,11 @@ static int put_header(struct sg_buf *b, char pfx, size_t n)
     return sg_buf_append(b, tmp, len);
 }
 
-/* The command as RESP into s->cmd, a buffer kept between requests:
- * hiredis' redisCommandArgv would build it with sdscatfmt and a fresh
- * allocation per argument (10k instructions for a script call). */
+/* The command as RESP into s->cmd, a buffer kept between requests.
+ * hiredis' redisFormatCommandArgv does the same with one malloc and a
+ * snprintf per argument: measured with `make profile` (GET /auth/verify,
+ * 2026-12), it cost 13.5k instructions of the request's 52.6k; with this
+ * formatter the whole request is 44.1k, 16 % fewer. */
 static int format_command(struct sg_store *s, int argc, const char **argv,
                           const size_t *lens)
 {
