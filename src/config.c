@@ -34,6 +34,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "addr.h"
 
 #ifndef SG_SYSCONFDIR
@@ -238,14 +240,6 @@ struct parser {
     unsigned seen[SG_ARRAY_LEN(options)]; /* line each key was set on */
     struct sg_config *cfg;
 };
-
-static void wipe(void *p, size_t len)
-{
-    volatile unsigned char *v = p;
-
-    while (len--)
-        *v++ = 0;
-}
 
 static bool is_space(char c)
 {
@@ -822,7 +816,7 @@ struct sg_config *sg_config_load(const char *path, char *err, size_t errlen)
         return NULL;
     }
     cfg = sg_config_parse(path, text, len, err, errlen);
-    wipe(text, len); /* in case someone wrote a secret in it anyway */
+    OPENSSL_cleanse(text, len); /* in case someone wrote a secret in it anyway */
     free(text);
     if (cfg && !(cfg->path = strdup(path))) {
         sg_config_free(cfg);
@@ -948,7 +942,7 @@ static int read_fd(int fd, size_t max, char **out, size_t *outlen)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            wipe(buf, len);
+            OPENSSL_cleanse(buf, len);
             free(buf);
             return SG_EIO;
         }
