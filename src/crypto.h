@@ -10,14 +10,15 @@
 #include "sg.h"
 
 /* Fill buf with len bytes from the OS CSPRNG. 0 or SG_EIO. */
-int sg_random_bytes(void *buf, size_t len);
+SG_MUST_CHECK int sg_random_bytes(void *buf, size_t len);
 
 /* Lowercase hex of len random bytes into out (needs 2*len+1 bytes): used
  * for session ids (32 bytes -> 64 hex chars) and request ids. */
-int sg_random_hex(char *out, size_t outlen, size_t len);
+SG_MUST_CHECK int sg_random_hex(char *out, size_t outlen, size_t len);
 
 /* Lowercase hex encoding of in[0..len) into out (2*len+1 bytes). */
-int sg_hex_encode(const void *in, size_t len, char *out, size_t outlen);
+SG_MUST_CHECK int sg_hex_encode(const void *in, size_t len, char *out,
+                                size_t outlen);
 
 /* Lowercase hex, the one form of every id and hash here: c is a digit of
  * it; s[0..len) is all of it; hex[0..2n) decoded into n bytes of out
@@ -32,13 +33,15 @@ bool sg_hex_decode(const char *hex, size_t n, unsigned char *out);
 /* base64url without padding (RFC 4648 section 5) of in[0..len) into out.
  * Needs sg_base64url_len(len) + 1 bytes. */
 size_t sg_base64url_len(size_t len);
-int sg_base64url_encode(const void *in, size_t len, char *out, size_t outlen);
+SG_MUST_CHECK int sg_base64url_encode(const void *in, size_t len, char *out,
+                                      size_t outlen);
 
 /* Decode unpadded base64url from in[0..len) into out; *outlen gets the
  * decoded size. SG_EINVAL on any character outside the alphabet, on
  * padding, or on an impossible length; SG_ETOOBIG if out is too small. */
-int sg_base64url_decode(const char *in, size_t len, unsigned char *out,
-                        size_t outcap, size_t *outlen);
+SG_MUST_CHECK int sg_base64url_decode(const char *in, size_t len,
+                                      unsigned char *out, size_t outcap,
+                                      size_t *outlen);
 
 /* Constant-time comparison: true when a[0..alen) equals b[0..blen).
  * Time depends only on the lengths, never on the contents. */
@@ -46,7 +49,7 @@ bool sg_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
 
 /* SHA-256 of in[0..len) as 64 lowercase hex chars into out[65]. Used to
  * store refresh tokens by hash only. */
-int sg_sha256_hex(const void *in, size_t len, char out[65]);
+SG_MUST_CHECK int sg_sha256_hex(const void *in, size_t len, char out[65]);
 
 /* HMAC-SHA256 with a key prepared once (RFC 2104): new returns NULL when
  * out of memory; the MAC goes to out[32]; free wipes the key state. */

@@ -461,11 +461,10 @@ static bool parse_refresh(const char *t, size_t len, char *uid, char *sid)
               sg_base64url_decode(t, len, raw, sizeof(raw), &n) == SG_OK &&
               n == sizeof(raw);
 
-    if (ok) {
-        sg_hex_encode(raw, USER_ID_BYTES, uid, SG_USER_ID_LEN + 1);
-        sg_hex_encode(raw + USER_ID_BYTES, SESSION_ID_BYTES, sid,
-                      SG_SESSION_ID_LEN + 1);
-    }
+    ok = ok &&
+         sg_hex_encode(raw, USER_ID_BYTES, uid, SG_USER_ID_LEN + 1) == SG_OK &&
+         sg_hex_encode(raw + USER_ID_BYTES, SESSION_ID_BYTES, sid,
+                       SG_SESSION_ID_LEN + 1) == SG_OK;
     OPENSSL_cleanse(raw, sizeof(raw));
     return ok;
 }

@@ -30,8 +30,9 @@ void sg_time_rfc3339(char *out, int64_t ms);
  * each ill-formed subpart of s is written as U+FFFD, so the output is
  * always valid UTF-8 JSON (RFC 8259 sections 7 and 8.1). ASCII costs one
  * compare per byte. SG_OK or SG_ENOMEM. */
-int sg_json_put_string(struct sg_buf *b, const char *s, size_t len);
-int sg_json_put_roles(struct sg_buf *b, const char *csv);
+SG_MUST_CHECK int sg_json_put_string(struct sg_buf *b, const char *s,
+                                     size_t len);
+SG_MUST_CHECK int sg_json_put_roles(struct sg_buf *b, const char *csv);
 
 /* A json-c string of s[0..len) with each ill-formed UTF-8 subpart
  * replaced by U+FFFD (s as it is when well-formed, the common case, which

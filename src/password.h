@@ -49,8 +49,8 @@ const char *sg_password_policy_str(enum sg_password_policy result);
  * SG_PBKDF2_ITERATIONS_MIN..MAX or len is over SG_PASSWORD_MAX_BYTES;
  * SG_ETOOBIG if out is too small; SG_EIO/SG_ECRYPTO if randomness or
  * OpenSSL failed. The policy is not checked here. */
-int sg_password_hash(const char *pw, size_t len, int iterations, char *out,
-                     size_t outlen);
+SG_MUST_CHECK int sg_password_hash(const char *pw, size_t len, int iterations,
+                                   char *out, size_t outlen);
 
 /* The same into a new string the caller frees with free(). NULL on any of
  * the failures above (or out of memory). */
@@ -64,8 +64,9 @@ char *sg_password_hash_new(const char *pw, size_t len, int iterations);
  * On a match *needs_rehash (may be NULL) is set to true when the stored
  * iterations differ from `iterations`, the configured count; it is false
  * in every other case. */
-int sg_password_verify(const char *pw, size_t len, const char *stored,
-                       int iterations, bool *needs_rehash);
+SG_MUST_CHECK int sg_password_verify(const char *pw, size_t len,
+                                     const char *stored, int iterations,
+                                     bool *needs_rehash);
 
 /* Do the work of a failed sg_password_verify at the configured iterations
  * and return SG_EAUTH (or SG_EINVAL/SG_ECRYPTO as verify would), so that

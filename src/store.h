@@ -25,7 +25,7 @@ void sg_store_free(struct sg_store *s);
 
 /* Connect now if not connected and not inside a backoff window. 0 or
  * SG_ESTORE. */
-int sg_store_connect(struct sg_store *s);
+SG_MUST_CHECK int sg_store_connect(struct sg_store *s);
 
 /* True while a connection is open. */
 bool sg_store_connected(const struct sg_store *s);
@@ -35,7 +35,7 @@ bool sg_store_connected(const struct sg_store *s);
  * them, in a second round trip, when Redis lacks any). 0 when all
  * answered as expected, else SG_ESTORE with a short reason (no secrets)
  * in *detail. */
-int sg_store_probe(struct sg_store *s, const char **detail);
+SG_MUST_CHECK int sg_store_probe(struct sg_store *s, const char **detail);
 
 /* The text and the build-time SHA1 of script id (0, 1, ...), NULL past
  * the last: for tests that check the two agree. */
@@ -64,25 +64,29 @@ struct sg_user {
 };
 
 /* Create u, atomically claiming its email: SG_EEXIST if taken. */
-int sg_store_user_create(struct sg_store *s, const struct sg_user *u);
+SG_MUST_CHECK int sg_store_user_create(struct sg_store *s,
+                                       const struct sg_user *u);
 
 /* Load a user by (lowercased) email or by id. SG_ENOTFOUND, SG_ESTORE. */
-int sg_store_user_by_email(struct sg_store *s, const char *email,
-                           struct sg_user *u);
-int sg_store_user_by_id(struct sg_store *s, const char *uid, struct sg_user *u);
+SG_MUST_CHECK int sg_store_user_by_email(struct sg_store *s, const char *email,
+                                         struct sg_user *u);
+SG_MUST_CHECK int sg_store_user_by_id(struct sg_store *s, const char *uid,
+                                      struct sg_user *u);
 
 /* Replace one field of a user record ("password", "roles", "name"). */
-int sg_store_user_set(struct sg_store *s, const char *uid, const char *field,
-                      const char *value);
+SG_MUST_CHECK int sg_store_user_set(struct sg_store *s, const char *uid,
+                                    const char *field, const char *value);
 
 /* Delete a user record, its email index and its entry in the user set.
  * End its sessions first (sg_store_operator with SG_OP_SESSIONS_END). */
-int sg_store_user_delete(struct sg_store *s, const struct sg_user *u);
+SG_MUST_CHECK int sg_store_user_delete(struct sg_store *s,
+                                       const struct sg_user *u);
 
 /* Call fn for each user id (SSCAN of the user set); stops early when fn
  * returns non-zero. */
-int sg_store_user_each(struct sg_store *s,
-                       int (*fn)(void *arg, const char *uid), void *arg);
+SG_MUST_CHECK int sg_store_user_each(struct sg_store *s,
+                                     int (*fn)(void *arg, const char *uid),
+                                     void *arg);
 
 /* ---- sessions (store_sessions.c) -------------------------------------- */
 
@@ -112,10 +116,9 @@ struct sg_session_new {
 
 /* Create a session at sign-in, ending the oldest ones past max_sessions.
  * *evicted gets how many were ended. */
-int sg_store_session_create(struct sg_store *s, const struct sg_session_new *n,
-                            int *evicted);
-
-
+SG_MUST_CHECK int sg_store_session_create(struct sg_store *s,
+                                          const struct sg_session_new *n,
+                                          int *evicted);
 
 /* ---- rate limits of unauthenticated routes (store_limits.c) ------------ */
 
@@ -139,8 +142,8 @@ struct sg_limit_check {
 #define SG_LIMIT_CHECKS_MAX 4
 
 /* Evaluate up to SG_LIMIT_CHECKS_MAX sliding windows in one round trip. */
-int sg_store_limits(struct sg_store *s, int64_t now,
-                    struct sg_limit_check *checks, int n);
+SG_MUST_CHECK int sg_store_limits(struct sg_store *s, int64_t now,
+                                  struct sg_limit_check *checks, int n);
 
 /* A refresh token's 256-bit secret XORed with a pad only the token it
  * replaced derives (hex). */
@@ -157,8 +160,8 @@ struct sg_refresh {
     char roles[SG_ROLES_MAX + 1];
     int64_t refresh_exp;
     bool grace; /* the token rotated last, within grace_ms: nothing rotated */
-    char wrap[SG_WRAP_HEX + 1];   /* if grace: the current token's wrap */
-    char current_hash[65];        /* if grace: the current token's hash */
+    char wrap[SG_WRAP_HEX + 1]; /* if grace: the current token's wrap */
+    char current_hash[65];      /* if grace: the current token's hash */
 };
 
 /* Rotate a refresh token: 0 rotated, or (r->grace) the token presented is
@@ -172,7 +175,7 @@ struct sg_refresh {
  * is full. The session's window counts only tokens that matched, the
  * address's only those that did not; each one's result is in r->limit or
  * r->fail (remaining -1 when the token did not reach it). */
-int sg_store_refresh(struct sg_store *s, struct sg_refresh *r);
+SG_MUST_CHECK int sg_store_refresh(struct sg_store *s, struct sg_refresh *r);
 
 /* A rate-limit window entry "MS:NONCE:SEQ": 20 + 1 + 16 + 1 + 20 bytes
  * at most, and the NUL. */
@@ -185,23 +188,24 @@ int sg_store_refresh(struct sg_store *s, struct sg_refresh *r);
 /* What a sign-in reads, in one round trip (signin.lua). ip and account
  * are the windows (key, limit, window_ms set; a limit of 0 skips one):
  * both are hit, the account's as a failure until the sign-in succeeds
- * and sg_store_session_create takes member out again. email is the normalised address
+ * and sg_store_session_create takes member out again. email is the normalised
+ * address
  * ("" when it is not one); addr is the client's address bucket. */
 struct sg_signin {
     const char *email, *addr;
     int64_t now;
     struct sg_limit_check ip, account;
     /* out */
-    bool found;       /* the email has an account, in user */
-    bool known;       /* addr is one the user signed in from */
+    bool found; /* the email has an account, in user */
+    bool known; /* addr is one the user signed in from */
     struct sg_user user;
     char member[SG_MEMBER_MAX]; /* this attempt's window entry */
 };
 
 /* Run the sign-in reads (store_users.c): the same Redis work whether or
- * not the email has an account. 0 (with found, known, user and the windows' results) or
- * SG_ESTORE. */
-int sg_store_signin(struct sg_store *s, struct sg_signin *si);
+ * not the email has an account. 0 (with found, known, user and the windows'
+ * results) or SG_ESTORE. */
+SG_MUST_CHECK int sg_store_signin(struct sg_store *s, struct sg_signin *si);
 
 /* ---- authenticated calls (store_sessions.c) ---------------------------- */
 
@@ -245,14 +249,14 @@ struct sg_auth_call {
 };
 
 /* 0 with c->status set, or SG_ESTORE. */
-int sg_store_auth(struct sg_store *s, enum sg_auth_op op,
-                  struct sg_auth_call *c);
+SG_MUST_CHECK int sg_store_auth(struct sg_store *s, enum sg_auth_op op,
+                                struct sg_auth_call *c);
 
 /* The operator CLI's entry to SG_OP_SESSIONS_LIST, SG_OP_SESSIONS_END and
  * SG_OP_SESSION_END on user uid (target_sid for one session), with no
  * caller session: same scripts, no authentication, no rate limit. */
-int sg_store_operator(struct sg_store *s, enum sg_auth_op op, const char *uid,
-                      const char *target_sid, int64_t now,
-                      struct sg_auth_call *c);
+SG_MUST_CHECK int sg_store_operator(struct sg_store *s, enum sg_auth_op op,
+                                    const char *uid, const char *target_sid,
+                                    int64_t now, struct sg_auth_call *c);
 
 #endif

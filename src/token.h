@@ -52,8 +52,9 @@ struct sg_token_keys;
  * JWKS document is built. On failure returns SG_EINVAL, SG_EIO, SG_ENOMEM
  * or SG_ECRYPTO and writes a one-line reason naming the config key and
  * file to err; the reason never contains key material. */
-int sg_token_keys_load(const struct sg_config *cfg, struct sg_token_keys **out,
-                       char *err, size_t errlen);
+SG_MUST_CHECK int sg_token_keys_load(const struct sg_config *cfg,
+                                     struct sg_token_keys **out, char *err,
+                                     size_t errlen);
 
 /* Wipe and free keys. NULL is fine. */
 void sg_token_keys_free(struct sg_token_keys *k);
@@ -65,9 +66,11 @@ void sg_token_keys_free(struct sg_token_keys *k);
  * claims_out (may be NULL) gets the claims issued. SG_EINVAL if sub, sid
  * or a role breaks the limits above (so verify would refuse the token);
  * SG_EIO if no randomness; SG_ENOMEM or SG_ECRYPTO if libjwt failed. */
-int sg_token_issue(const struct sg_token_keys *k, const struct sg_config *cfg,
-                   const char *sub, const char *sid, const char *roles_csv,
-                   int64_t now, char **token_out, struct sg_claims *claims_out);
+SG_MUST_CHECK int sg_token_issue(const struct sg_token_keys *k,
+                                 const struct sg_config *cfg, const char *sub,
+                                 const char *sid, const char *roles_csv,
+                                 int64_t now, char **token_out,
+                                 struct sg_claims *claims_out);
 
 /* Verify token[0..len) (need not be NUL-terminated) at time now and fill
  * *out. 0 when the token is good; SG_EINVAL when it is not a JWT at all
@@ -75,9 +78,10 @@ int sg_token_issue(const struct sg_token_keys *k, const struct sg_config *cfg,
  * over 1 KiB or not a JSON object); SG_EAUTH when it is one but is refused
  * (algorithm, key, signature, any claim); SG_ENOMEM. *out is only
  * meaningful on 0. Nothing about the token is logged. */
-int sg_token_verify(const struct sg_token_keys *k, const struct sg_config *cfg,
-                    const char *token, size_t len, int64_t now,
-                    struct sg_claims *out);
+SG_MUST_CHECK int sg_token_verify(const struct sg_token_keys *k,
+                                  const struct sg_config *cfg,
+                                  const char *token, size_t len, int64_t now,
+                                  struct sg_claims *out);
 
 /* True when role is one of the comma separated claims->roles. */
 bool sg_token_has_role(const struct sg_claims *claims, const char *role);
@@ -86,6 +90,6 @@ bool sg_token_has_role(const struct sg_claims *claims, const char *role);
  * the caller frees with free(): {"keys":[...]} with the current key first,
  * then every jwt_public_keys entry; {"keys":[]} for HS256.
  * 0 or SG_ENOMEM. */
-int sg_token_jwks(const struct sg_token_keys *k, char **json_out);
+SG_MUST_CHECK int sg_token_jwks(const struct sg_token_keys *k, char **json_out);
 
 #endif

@@ -11,7 +11,8 @@
  * created_at now, stored in one step that claims the email. 0 with u
  * complete; SG_EEXIST when the email is taken; SG_EIO (no randomness),
  * SG_ECRYPTO, SG_ESTORE. The hash is wiped from u whatever happens. */
-int sg_user_create(struct sg_store *s, struct sg_user *u, const char *pw,
-                   size_t len, int iterations, int64_t now);
+SG_MUST_CHECK int sg_user_create(struct sg_store *s, struct sg_user *u,
+                                 const char *pw, size_t len, int iterations,
+                                 int64_t now);
 
 #endif

@@ -177,9 +177,10 @@ static void test_authorizer(const char *token)
                            "admin",
                            NULL};
 
-    const char *no_role[] = {"FCGI_ROLE", "AUTHORIZER", "REQUEST_METHOD",
-                                "GET",       "HTTP_AUTHORIZATION", bearer,
-                                NULL};
+    const char *no_role[] = {
+        "FCGI_ROLE", "AUTHORIZER",         "REQUEST_METHOD",
+        "GET",       "HTTP_AUTHORIZATION", bearer,
+        NULL};
 
     snprintf(bearer, sizeof(bearer), "Bearer %s", token);
     TAP_IS_INT(run(anon, NULL), 401, "authorizer: no token");
@@ -223,16 +224,15 @@ static void test_added_route(const char *token)
     };
     struct sg_router *saved = ctx->router;
     char auth[1024];
-    const char *none[] = {"REQUEST_METHOD", "GET", "PATH_INFO", "/added",
-                          NULL};
-    const char *bad[] = {"REQUEST_METHOD", "GET", "PATH_INFO", "/added",
-                         "HTTP_AUTHORIZATION", "Bearer x.y.z", NULL};
-    const char *good[] = {"REQUEST_METHOD",     "GET",  "PATH_INFO",
-                          "/added",             "HTTP_AUTHORIZATION",
-                          auth,                 NULL};
-    const char *admin[] = {"REQUEST_METHOD",     "GET", "PATH_INFO",
-                           "/added/admin",       "HTTP_AUTHORIZATION",
-                           auth,                 NULL};
+    const char *none[] = {"REQUEST_METHOD", "GET", "PATH_INFO", "/added", NULL};
+    const char *bad[] = {
+        "REQUEST_METHOD",     "GET",          "PATH_INFO", "/added",
+        "HTTP_AUTHORIZATION", "Bearer x.y.z", NULL};
+    const char *good[] = {"REQUEST_METHOD",     "GET", "PATH_INFO", "/added",
+                          "HTTP_AUTHORIZATION", auth,  NULL};
+    const char *admin[] = {
+        "REQUEST_METHOD",     "GET", "PATH_INFO", "/added/admin",
+        "HTTP_AUTHORIZATION", auth,  NULL};
     const char *open[] = {"REQUEST_METHOD", "GET", "PATH_INFO", "/added/open",
                           NULL};
 
@@ -273,11 +273,13 @@ int main(void)
         return tap_done();
     }
     sg_response_init(&res);
-    sg_token_issue(
-        ctx->keys, cfg, "user1",
-        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-        "aaaa",
-        "user", 1795392000, &token, &claims);
+    TAP_IS_INT(
+        sg_token_issue(
+            ctx->keys, cfg, "user1",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+            "aaaa",
+            "user", 1795392000, &token, &claims),
+        SG_OK, "sg_token_issue");
     test_pipeline();
     test_auth(token, claims.sid);
     test_authorizer(token);

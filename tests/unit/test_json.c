@@ -30,14 +30,15 @@ static void test_writers(void)
     json_object_put(o);
 
     sg_buf_reset(&b);
-    sg_json_put_string(&b, "plain", 5);
+    TAP_IS_INT(sg_json_put_string(&b, "plain", 5), SG_OK, "sg_json_put_string");
     TAP_IS_STR(b.data, "\"plain\"", "plain string as is");
 
     sg_buf_reset(&b);
-    sg_json_put_roles(&b, "a,,b\",");
-    TAP_IS_STR(b.data, "[\"a\",\"b\\\"\"]", "roles: empty skipped, quote escaped");
+    TAP_IS_INT(sg_json_put_roles(&b, "a,,b\","), SG_OK, "sg_json_put_roles");
+    TAP_IS_STR(b.data, "[\"a\",\"b\\\"\"]",
+               "roles: empty skipped, quote escaped");
     sg_buf_reset(&b);
-    sg_json_put_roles(&b, "");
+    TAP_IS_INT(sg_json_put_roles(&b, ""), SG_OK, "sg_json_put_roles");
     TAP_IS_STR(b.data, "[]", "no roles");
     sg_buf_free(&b);
 }
@@ -51,17 +52,28 @@ static void test_writers_utf8(void)
     static const struct {
         const char *in, *out, *name;
     } cases[] = {
-        {"a\xff" "b", "\"a\xef\xbf\xbd" "b\"", "0xff"},
-        {"\xc0\xaf", "\"\xef\xbf\xbd\xef\xbf\xbd\"", "overlong: two bytes replaced"},
+        {"a\xff"
+         "b",
+         "\"a\xef\xbf\xbd"
+         "b\"",
+         "0xff"},
+        {"\xc0\xaf", "\"\xef\xbf\xbd\xef\xbf\xbd\"",
+         "overlong: two bytes replaced"},
         {"\xed\xa0\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"",
          "encoded surrogate: three replaced"},
         {"x\xe2\x82", "\"x\xef\xbf\xbd\"", "truncated at the end: one"},
-        {"\xe2\x82" "a", "\"\xef\xbf\xbd" "a\"", "truncated before ASCII: one"},
-        {"\xf4\x90\x80\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"",
+        {"\xe2\x82"
+         "a",
+         "\"\xef\xbf\xbd"
+         "a\"",
+         "truncated before ASCII: one"},
+        {"\xf4\x90\x80\x80",
+         "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"",
          "past U+10FFFF: four"},
         {"\xc3\xa9\x80\xe2\x82\xac", "\"\xc3\xa9\xef\xbf\xbd\xe2\x82\xac\"",
          "valid kept around a stray continuation"},
-        {"\x01\"\xff", "\"\\u0001\\\"\xef\xbf\xbd\"", "escapes and replacement"},
+        {"\x01\"\xff", "\"\\u0001\\\"\xef\xbf\xbd\"",
+         "escapes and replacement"},
     };
     struct sg_buf b = {0};
 
@@ -119,7 +131,8 @@ static void test_json_string(void)
     TAP_OK(o && json_object_get_string_len(o) == 7 &&
                !memcmp(json_object_get_string(o), "a\0\xc3\xa9\xef\xbf\xbd", 7),
            "sg_json_string: NUL kept, truncated character replaced");
-    TAP_IS_STR(str(o), "\"a\\u0000\xc3\xa9\xef\xbf\xbd\"", "and written as JSON");
+    TAP_IS_STR(str(o), "\"a\\u0000\xc3\xa9\xef\xbf\xbd\"",
+               "and written as JSON");
     json_object_put(o);
 }
 
@@ -128,11 +141,13 @@ static void test_json_string(void)
  * bytes as they are. */
 static void test_shapes_utf8(void)
 {
-    struct sg_user u = {.id = "u1", .email = "a@b.co",
-                        .name = "Jos\xe9 \xc3\xa9", .roles = "r\xff",
+    struct sg_user u = {.id = "u1",
+                        .email = "a@b.co",
+                        .name = "Jos\xe9 \xc3\xa9",
+                        .roles = "r\xff",
                         .created_at = 0};
-    struct sg_session s = {.id = "s1", .ip = "::1",
-                           .user_agent = "Mozilla\xf0\x9f\x98"};
+    struct sg_session s = {
+        .id = "s1", .ip = "::1", .user_agent = "Mozilla\xf0\x9f\x98"};
     json_object *o;
 
     o = sg_json_user(&u);

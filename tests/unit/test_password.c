@@ -55,7 +55,8 @@ static void test_hash_format(void)
     copy = sg_password_hash_new(PW, strlen(PW), ITER);
     TAP_OK(copy != NULL && strncmp(copy, "pbkdf2-sha256$1000$", 19) == 0,
            "hash_new");
-    sg_password_hash(PW, strlen(PW), ITER, out, sizeof(out));
+    TAP_IS_INT(sg_password_hash(PW, strlen(PW), ITER, out, sizeof(out)), SG_OK,
+               "sg_password_hash");
     TAP_OK(copy && strcmp(copy, out) != 0, "two hashes use different salts");
     free(copy);
 }
@@ -65,7 +66,8 @@ static void test_verify(void)
     char out[SG_PASSWORD_HASH_SIZE];
     bool rehash = true;
 
-    sg_password_hash(PW, strlen(PW), ITER, out, sizeof(out));
+    TAP_IS_INT(sg_password_hash(PW, strlen(PW), ITER, out, sizeof(out)), SG_OK,
+               "sg_password_hash");
     TAP_IS_INT(sg_password_verify(PW, strlen(PW), out, ITER, &rehash), SG_OK,
                "right password verifies");
     TAP_OK(!rehash, "same iterations: no rehash");
@@ -82,7 +84,9 @@ static void test_verify(void)
 
     char big[SG_PASSWORD_MAX_BYTES + 1];
     memset(big, 'x', sizeof(big));
-    sg_password_hash(big, SG_PASSWORD_MAX_BYTES, ITER, out, sizeof(out));
+    TAP_IS_INT(
+        sg_password_hash(big, SG_PASSWORD_MAX_BYTES, ITER, out, sizeof(out)),
+        SG_OK, "sg_password_hash");
     TAP_IS_INT(sg_password_verify(big, SG_PASSWORD_MAX_BYTES, out, ITER, NULL),
                SG_OK, "1024-byte password verifies");
     TAP_IS_INT(sg_password_verify(big, sizeof(big), out, ITER, NULL), SG_EAUTH,
@@ -103,7 +107,8 @@ static void test_tampered(void)
 {
     char out[SG_PASSWORD_HASH_SIZE], t[SG_PASSWORD_HASH_SIZE];
 
-    sg_password_hash(PW, strlen(PW), ITER, out, sizeof(out));
+    TAP_IS_INT(sg_password_hash(PW, strlen(PW), ITER, out, sizeof(out)), SG_OK,
+               "sg_password_hash");
     memcpy(t, out, sizeof(t));
     tamper(t, 2);
     TAP_IS_INT(sg_password_verify(PW, strlen(PW), t, ITER, NULL), SG_EAUTH,

@@ -19,7 +19,8 @@ int main(void)
         char hex[41];
 
         EVP_Digest(src, strlen(src), md, &len, EVP_sha1(), NULL);
-        sg_hex_encode(md, sizeof(md), hex, sizeof(hex));
+        TAP_IS_INT(sg_hex_encode(md, sizeof(md), hex, sizeof(hex)), SG_OK,
+                   "sg_hex_encode");
         TAP_IS_STR(sg_store_script_sha(id), hex, "build-time SHA1 matches");
         TAP_OK(strstr(src, "redis.call") != NULL, "script has a body");
     }

@@ -208,8 +208,10 @@ static void round_trip(const char *alg, const char *key, const char *kid)
                sg_token_has_role(&got, "user") &&
                !sg_token_has_role(&got, "adm") && !sg_token_has_role(&got, ""),
            "has_role");
-    sg_base64url_decode(token, strcspn(token, "."), (unsigned char *)header,
-                        sizeof(header) - 1, &hlen);
+    TAP_IS_INT(sg_base64url_decode(token, strcspn(token, "."),
+                                   (unsigned char *)header, sizeof(header) - 1,
+                                   &hlen),
+               SG_OK, "sg_base64url_decode");
     header[hlen] = '\0';
     snprintf(msg, sizeof(msg), "\"kid\":\"%s\"", kid);
     TAP_OK(strstr(header, msg) != NULL, "header carries the kid");
@@ -230,7 +232,9 @@ static void test_explicit_length(void)
     struct sg_claims c;
     size_t len;
 
-    sg_token_issue(hs.keys, &hs.cfg, "u_42", SID, "", NOW, &token, NULL);
+    TAP_IS_INT(
+        sg_token_issue(hs.keys, &hs.cfg, "u_42", SID, "", NOW, &token, NULL),
+        SG_OK, "sg_token_issue");
     len = strlen(token);
     memcpy(buf, token, len);
     memcpy(buf + len, "garbage", 8);
@@ -410,7 +414,8 @@ static void test_wrong_key(void)
     /* rsa2 signing under kid k1, which names rsa1 */
     make_cfg(&cfg, "RS256", "rsa2.pem", "k1");
     k2 = load(&cfg);
-    sg_token_issue(k2, &cfg, "u_42", SID, "user", NOW, &t, NULL);
+    TAP_IS_INT(sg_token_issue(k2, &cfg, "u_42", SID, "user", NOW, &t, NULL),
+               SG_OK, "sg_token_issue");
     sg_token_keys_free(k2);
     make_cfg(&cfg, "RS256", "rsa1.pem", "k1");
     k2 = load(&cfg);
@@ -426,7 +431,8 @@ static void tamper_checks(struct sg_token_keys *k, struct sg_config *cfg,
     char *t = NULL, msg[96], saved;
     size_t dot;
 
-    sg_token_issue(k, cfg, "u_42", SID, "user", NOW, &t, NULL);
+    TAP_IS_INT(sg_token_issue(k, cfg, "u_42", SID, "user", NOW, &t, NULL),
+               SG_OK, "sg_token_issue");
     dot = strcspn(t, ".");
     saved = t[dot + 5];
     t[dot + 5] = saved == 'A' ? 'B' : 'A';
@@ -468,7 +474,9 @@ static void test_shape(void)
     char *good = NULL, t[1024];
     struct sg_claims c;
 
-    sg_token_issue(hs.keys, &hs.cfg, "u_42", SID, "user", NOW, &good, NULL);
+    TAP_IS_INT(
+        sg_token_issue(hs.keys, &hs.cfg, "u_42", SID, "user", NOW, &good, NULL),
+        SG_OK, "sg_token_issue");
     memset(big, 'A', sizeof(big) - 1);
     big[10] = big[20] = '.';
     TAP_IS_INT(
@@ -533,11 +541,14 @@ static void rotation(const char *alg, const char *cur, const char *old,
 
     make_cfg(&cfg, alg, old, "2025");
     k = load(&cfg);
-    sg_token_issue(k, &cfg, "u_42", SID, "user", NOW, &old_token, NULL);
+    TAP_IS_INT(
+        sg_token_issue(k, &cfg, "u_42", SID, "user", NOW, &old_token, NULL),
+        SG_OK, "sg_token_issue");
     sg_token_keys_free(k);
     make_cfg(&cfg, alg, old, "stray");
     k = load(&cfg);
-    sg_token_issue(k, &cfg, "u_42", SID, "user", NOW, &stray, NULL);
+    TAP_IS_INT(sg_token_issue(k, &cfg, "u_42", SID, "user", NOW, &stray, NULL),
+               SG_OK, "sg_token_issue");
     sg_token_keys_free(k);
 
     make_cfg(&cfg, alg, cur, "2026");
