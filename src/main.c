@@ -148,10 +148,11 @@ static int run_cgi(struct sg_config *cfg)
     sg_cgi_serve(ctx);
     sg_ctx_free(ctx);
     sg_config_free(cfg);
-#ifndef __SANITIZE_ADDRESS__
+#if !defined(__SANITIZE_ADDRESS__) && !defined(SG_COVERAGE)
     /* The answer is written and everything freed: skip the libraries' exit
      * handlers (OpenSSL's cleanup alone was 7% of a CGI request). Sanitizer
-     * builds exit normally so that LeakSanitizer still checks. */
+     * and coverage builds exit normally so that LeakSanitizer still checks
+     * and gcov writes its counts. */
     _exit(0);
 #endif
     return 0;

@@ -34,7 +34,7 @@ if [ ! -f "$TREE/Makefile" ]; then
     git -C "$TOP" ls-files -z | (cd "$TOP" && tar --null -T - -cf -) |
         tar -C "$TREE" -xf - || die "cannot copy the tree"
     (cd "$TREE" && ./autogen.sh && ./configure --enable-werror \
-        CFLAGS='-O0 -g --coverage' LDFLAGS='--coverage') \
+        CFLAGS='-O0 -g --coverage -DSG_COVERAGE' LDFLAGS='--coverage') \
         >"$BUILD/configure.log" 2>&1 ||
         die "configure failed: see $BUILD/configure.log"
 fi
