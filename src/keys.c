@@ -65,6 +65,11 @@ int sg_key_users(char *out, const char *prefix)
     return KEY(out, prefix, "users");
 }
 
+int sg_key_revocations(char *out, const char *prefix)
+{
+    return KEY(out, prefix, "revocations");
+}
+
 int sg_key_known_addrs(char *out, const char *prefix, const char *uid)
 {
     return KEY(out, prefix, "{u:", uid, "}:addrs");

@@ -20,6 +20,8 @@
  *   Prl:POLICY:acct:SHA256  zset: ... of an account (the email's hash)
  *   Prl:POLICY:sid:SID      zset: ... of a session
  *   Pready:RANDOM           string: /ready probe, 10 s TTL
+ *   Prevocations            stream: sessions ended (revoke.lua), trimmed
+ *                           to one access token lifetime
  *
  * Only the user record, the email index and the user set live forever;
  * everything else carries a TTL. docs/REDIS.md explains each key.
@@ -45,6 +47,7 @@ int sg_key_revoked(char *out, const char *prefix, const char *uid,
                    const char *jti);
 int sg_key_email(char *out, const char *prefix, const char *email_lower);
 int sg_key_users(char *out, const char *prefix);
+int sg_key_revocations(char *out, const char *prefix);
 int sg_key_known_addrs(char *out, const char *prefix, const char *uid);
 /* Rate-limit windows: per client address bucket, per account (the
  * SHA-256 hex of its email: an address of any shape makes a short, safe

@@ -321,13 +321,16 @@ static int load_scripts(struct sg_store *s)
 redisReply *sg_store_eval(struct sg_store *s, enum sg_script_id id, int nkeys,
                           int argc, const char **argv, const size_t *lens)
 {
-    const char *v[3 + 32];
-    size_t l[3 + 32];
+    const char *v[3 + SG_SCRIPT_ARGS_MAX];
+    size_t l[3 + SG_SCRIPT_ARGS_MAX];
     char nk[SG_I64_STR_MAX];
     redisReply *r;
 
-    if (argc > 32)
+    if (argc > SG_SCRIPT_ARGS_MAX) { /* a caller's bug: say so */
+        sg_log_error("redis: script %d called with %d arguments (max %d)",
+                     (int)id, argc, SG_SCRIPT_ARGS_MAX);
         return NULL;
+    }
     sg_i64_str(nk, nkeys);
     v[0] = "EVALSHA", l[0] = 7;
     v[1] = scripts[id].sha, l[1] = 40;

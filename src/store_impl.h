@@ -50,6 +50,9 @@ redisReply *sg_store_argv(struct sg_store *s, int argc, const char **argv,
 /* Record a transport failure: log it, drop the connection, back off. */
 void sg_store_fail(struct sg_store *s, const char *what);
 
+/* Keys and arguments of one script call, at most (session_create: 33). */
+#define SG_SCRIPT_ARGS_MAX 40
+
 /* Run a script by EVALSHA, falling back to EVAL when Redis answers
  * NOSCRIPT (after a restart or SCRIPT FLUSH). argv holds the nkeys keys
  * and then the arguments, argc in all. Same reply contract as

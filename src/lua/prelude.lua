@@ -7,10 +7,11 @@
 -- KEYS[3] user's session zset ARGV[3] session key prefix "P{u:ID}:s:"
 -- KEYS[4] user hash           ARGV[4] session id of the token
 -- KEYS[5] rate-limit key      ARGV[5] limit (0: none) ARGV[6] window (ms)
---                             ARGV[7] unique member for the window log
+-- KEYS[6] revocation stream   ARGV[7] unique member for the window log
 --                             ARGV[8] "1" when the route needs a role the
 --                                     token lacks (answered after auth)
--- Route scripts use KEYS[6..] and ARGV[9..].
+--                             ARGV[9] access token lifetime (ms)
+-- Route scripts use KEYS[7..] and ARGV[10..].
 --
 -- Replies start with a status (1 ok, 0 unauthorized, -1 rate limited,
 -- -2 forbidden, -3 not found), then the rate limit's remaining count and
@@ -18,9 +19,12 @@
 
 local now = tonumber(ARGV[1])
 
-local function end_session(prefix, sid)
+-- End a session of zset (the caller's by default), published
+-- (publish_end() is revoke.lua's, prepended to this file).
+local function end_session(prefix, sid, zset)
   redis.call('DEL', prefix .. sid, prefix .. sid .. ':rt')
-  redis.call('ZREM', KEYS[3], sid)
+  redis.call('ZREM', zset or KEYS[3], sid)
+  publish_end(KEYS[6], now, tonumber(ARGV[9]), sid)
 end
 
 -- The route's window (window() is window.lua's, prepended to this file).
@@ -75,8 +79,7 @@ local function list_sessions(zset, prefix)
     if row then
       rows[#rows + 1] = row
     else
-      redis.call('DEL', prefix .. sid, prefix .. sid .. ':rt')
-      redis.call('ZREM', zset, sid)
+      end_session(prefix, sid, zset)
     end
   end
   return rows

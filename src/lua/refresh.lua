@@ -4,12 +4,14 @@
 -- KEYS[1] session hash  KEYS[2] rotated-hash set  KEYS[3] user's zset
 -- KEYS[4] user hash  KEYS[5] the session's window (ratelimit_refresh)
 -- KEYS[6] the client address's window (ratelimit_refresh_failure)
+-- KEYS[7] the revocation stream (revoke.lua)
 -- ARGV[1] now (ms)  ARGV[2] idle timeout (ms)  ARGV[3] presented hash
 -- ARGV[4] new hash  ARGV[5] refresh lifetime (ms)  ARGV[6] session id
 -- ARGV[7] session window limit (0: none)  ARGV[8] its window (ms)
 -- ARGV[9] member  ARGV[10] address window limit (0: none)
 -- ARGV[11] its window (ms)  ARGV[12] reuse grace (ms, 0: none)
 -- ARGV[13] the new token's secret wrapped under the presented token
+-- ARGV[14] access token lifetime (ms)
 -- Returns {status, roles, refresh_exp, remaining, reset, wrap, current}:
 -- 1 rotated, 2 the token rotated last, within the grace (nothing
 -- rotated: wrap and current are the stored wrap of the session's current
@@ -71,6 +73,7 @@ if s[1] ~= ARGV[3] then
   if redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 1 then
     redis.call('DEL', KEYS[1], KEYS[2])
     redis.call('ZREM', KEYS[3], ARGV[6])
+    publish_end(KEYS[7], now, tonumber(ARGV[14]), ARGV[6])
     return no_match(-4)
   end
   return no_match(0)

@@ -10,18 +10,21 @@
 -- ARGV[7] client address (bucket)  ARGV[8] how long to remember it (ms)
 -- ARGV[9] this sign-in's entry in KEYS[4], counted by signin.lua before
 --         the password was checked: it succeeded, so it is no failure
--- ARGV[10..] field/value pairs of the session hash
+-- KEYS[5] the revocation stream (revoke.lua)
+-- ARGV[10] access token lifetime (ms)
+-- ARGV[11..] field/value pairs of the session hash
 -- Returns the number of sessions ended to make room.
 local now, exp = tonumber(ARGV[1]), tonumber(ARGV[2])
 local prefix, zset = ARGV[5], KEYS[1]
 for _, sid in ipairs(redis.call('ZRANGE', zset, 0, -1)) do
-  if redis.call('EXISTS', prefix .. sid) == 0 then
+  if redis.call('EXISTS', prefix .. sid) == 0 then -- idle expiry, found
     redis.call('DEL', prefix .. sid .. ':rt')
     redis.call('ZREM', zset, sid)
+    publish_end(KEYS[5], now, tonumber(ARGV[10]), sid)
   end
 end
 redis.call('ZREM', KEYS[4], ARGV[9])
-redis.call('HSET', KEYS[2], unpack(ARGV, 10))
+redis.call('HSET', KEYS[2], unpack(ARGV, 11))
 redis.call('ZADD', KEYS[3], now, ARGV[7])
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[8]))
 redis.call('PEXPIRE', KEYS[3], ARGV[8])
@@ -38,6 +41,7 @@ while redis.call('ZCARD', zset) > tonumber(ARGV[4]) do
   local oldest = two[1] ~= ARGV[6] and two[1] or two[2]
   redis.call('DEL', prefix .. oldest, prefix .. oldest .. ':rt')
   redis.call('ZREM', zset, oldest)
+  publish_end(KEYS[5], now, tonumber(ARGV[10]), oldest)
   evicted = evicted + 1
 end
 if redis.call('PTTL', zset) < exp - now then

@@ -261,6 +261,78 @@ test_end_all_but_current() {
     assertEquals "nothing left to end" 0 "$(sg_json .data.terminated)"
 }
 
+# revoked_until SID: the deadline ("u", ms) of SID's entry in the
+# revocation stream, or nothing.
+revoked_until() {
+    redis-cli -s "$SG_DIR/redis.sock" EVAL "for _, e in ipairs(redis.call('XRANGE', KEYS[1], '-', '+')) do if e[2][2] == ARGV[1] then return e[2][4] end end return ''" \
+        1 "${API_REDIS_PREFIX}revocations" "$1"
+}
+# assert_published WHAT SID T0: SID is in the stream, refused until one
+# access token lifetime (15 min, the default) after it ended (at or after
+# T0, ms).
+assert_published() {
+    local u now
+    u=$(revoked_until "$2") now=$(date +%s%3N)
+    assertTrue "$1: $2 published (until '$u')" \
+        "[ -n '$u' ] && [ '$u' -ge $(($3 + 900000)) ] && [ '$u' -le $((now + 900000)) ]"
+}
+
+# Every path that ends a session publishes it in the same script, for the
+# hosts that verify locally (issue 17): sign-out, ending one session,
+# ending the others, eviction past max_sessions_per_user (5), refresh
+# token reuse, and the admin's sign-out everywhere.
+test_revocation_stream() {
+    local e t0 s1 t1 s2 s3 r3 s4 t4 r4 i evicted ae adm uid
+    use_main
+    t0=$(date +%s%3N)
+    api_new_user revstream || fail "setup"
+    e=$API_EMAIL s1=$API_SID t1=$API_TOKEN
+    api_signin "$e" || fail "signin 2"
+    s2=$API_SID
+    api_signin "$e" || fail "signin 3"
+    s3=$API_SID r3=$API_REFRESH
+    api_signin "$e" || fail "signin 4"
+    s4=$API_SID t4=$API_TOKEN r4=$API_REFRESH
+    assertEquals "nothing published yet" "" "$(revoked_until "$s1")"
+
+    api_signout "$t1"
+    assert_ok "signout"
+    assert_published "signout" "$s1" "$t0"
+    api_auth "$t4" DELETE "/sessions/$s2"
+    assert_ok "DELETE /sessions/{id}"
+    assert_published "DELETE /sessions/{id}" "$s2" "$t0"
+
+    # refresh reuse: rotate r4, age the rotation past the grace, replay
+    api_refresh "$r4"
+    assert_ok "refresh"
+    redis-cli -s "$SG_DIR/redis.sock" HSET "${API_REDIS_PREFIX}{u:$API_UID}:s:$s4" rotated_at 0 >/dev/null
+    api_refresh "$r4"
+    assert_error "replay after the grace" 401 REFRESH_REUSED
+    assert_published "refresh token reuse" "$s4" "$t0"
+
+    # eviction: s3 is the oldest of 6
+    evicted=$s3
+    for i in 1 2 3 4 5; do api_signin "$e" || fail "signin $i of 5"; done
+    assert_published "evicted past max_sessions_per_user" "$evicted" "$t0"
+    api_refresh "$r3"
+    assert_error "the evicted session's refresh token" 401 UNAUTHORIZED
+
+    api_auth "$API_TOKEN" DELETE /sessions
+    assert_ok "DELETE /sessions"
+    assertEquals "four others ended" 4 "$(sg_json .data.terminated)"
+    s1=$API_SID # the one left: the last sign-in's
+    api_new_user revadmin || fail "setup admin"
+    ae=$API_EMAIL
+    api_set_roles "$ae" admin user || fail "api_set_roles"
+    api_signin "$ae" || fail "admin signin"
+    adm=$API_TOKEN uid=$(jwt_part "$t4" 2 | jq -r .sub)
+    api_auth "$adm" DELETE "/admin/users/$uid/sessions"
+    assert_ok "admin: DELETE /admin/users/{id}/sessions"
+    assert_published "admin sign-out everywhere" "$s1" "$t0"
+    assertEquals "the stream holds nothing but entries of s and u" "s u" \
+        "$(redis-cli -s "$SG_DIR/redis.sock" EVAL "local f = {} for _, e in ipairs(redis.call('XRANGE', KEYS[1], '-', '+')) do for i = 1, #e[2], 2 do f[e[2][i]] = true end end local k = {} for n in pairs(f) do k[#k + 1] = n end table.sort(k) return table.concat(k, ' ')" 1 "${API_REDIS_PREFIX}revocations")"
+}
+
 test_other_users_session() {
     local ta sa tb missing other
     use_main
