@@ -506,6 +506,80 @@ static void test_store_down(struct harness *h)
                "store back: the refresh token was not rotated");
 }
 
+/* A hash of older parameters is upgraded at the next sign-in. */
+static void test_rehash(struct harness *h)
+{
+    struct sg_user u;
+    char uid[SG_USER_ID_LEN + 1];
+
+    fake_store_reset(h->store);
+    h->addr = "203.0.113.6";
+    TAP_IS_INT(harness_register(h, "lou@example.com", PW, uid), 201,
+               "lou registered at 1000 iterations");
+    h->cfg->pbkdf2_iterations = 2000;
+    TAP_IS_INT(harness_signin(h, "lou@example.com", PW, NULL), 200,
+               "signs in with the old hash");
+    TAP_IS_INT(sg_store_user_by_id(h->store, uid, &u), SG_OK, "lou read");
+    TAP_OK(!strncmp(u.password, "pbkdf2-sha256$2000$", 19),
+           "the hash was upgraded to the configured iterations");
+    TAP_IS_INT(harness_signin(h, "lou@example.com", PW, NULL), 200,
+               "and signs in with the new one");
+    TAP_IS_INT(harness_signin(h, "lou@example.com", "wrong password", NULL),
+               401, "which still refuses a wrong password");
+    h->cfg->pbkdf2_iterations = 1000;
+}
+
+/* Sign-in details: a name that is no email, a session shorter than the
+ * refresh token's life, JWKS. */
+static void test_signin_details(struct harness *h)
+{
+    fake_store_reset(h->store);
+    h->addr = "203.0.113.7";
+    TAP_IS_INT(harness_signin(h, "no email at all", PW, NULL), 401,
+               "an address that is no email: 401");
+    TAP_IS_STR(harness_code(h), "INVALID_CREDENTIALS", "INVALID_CREDENTIALS");
+    harness_register(h, "mia@example.com", PW, NULL);
+    h->cfg->session_lifetime = 3600;
+    TAP_IS_INT(harness_signin(h, "mia@example.com", PW, NULL), 200, "mia in");
+    TAP_IS_INT(harness_int(h, "data.refresh_expires_in"), 3600,
+               "the refresh token ends with its session");
+    h->cfg->session_lifetime = 30 * 86400;
+    TAP_IS_INT(harness_call(h, "GET", "/.well-known/jwks.json", NULL, NULL),
+               200, "JWKS: 200");
+    TAP_OK(harness_bool(h, "success"), "JWKS: in the envelope");
+    TAP_OK(json_object_array_length(json_object_object_get(h->json, "keys")) ==
+               0,
+           "JWKS: no public key for HS256");
+}
+
+/* verify_signature_only: while the store is down, verify answers from
+ * the token alone, marked; once it is back, sessions count again. */
+static void test_degraded(struct harness *h)
+{
+    struct tokens t;
+
+    fake_store_reset(h->store);
+    h->addr = "203.0.113.8";
+    harness_register(h, "ned@example.com", PW, NULL);
+    TAP_IS_INT(harness_signin(h, "ned@example.com", PW, &t), 200, "ned in");
+    TAP_IS_INT(harness_call(h, "POST", "/auth/signout", t.access, NULL), 200,
+               "ned signs out");
+    h->cfg->on_store_error = SG_VERIFY_SIGNATURE_ONLY;
+    fake_store_set_down(h->store, true);
+    TAP_IS_INT(harness_call(h, "GET", "/auth/verify", t.access, NULL), 200,
+               "store down: the signature alone passes");
+    TAP_IS_STR(harness_header(h, "X-Sessiongate-Degraded"), "signature-only",
+               "marked degraded");
+    TAP_IS_INT(harness_call(h, "GET", "/auth/me", t.access, NULL), 503,
+               "other routes still 503");
+    fake_store_set_down(h->store, false);
+    TAP_IS_INT(harness_call(h, "GET", "/auth/verify", t.access, NULL), 401,
+               "store back: the signed-out session is refused again");
+    TAP_OK(!harness_header(h, "X-Sessiongate-Degraded"), "no longer marked");
+    TAP_OK(!h->ctx->degraded, "the worker left the degraded mode");
+    h->cfg->on_store_error = SG_FAIL_CLOSED;
+}
+
 int main(void)
 {
     struct harness *h = harness_new(NULL);
@@ -520,6 +594,9 @@ int main(void)
     test_refresh_limits(h);
     test_signed_in(h);
     test_store_down(h);
+    test_rehash(h);
+    test_signin_details(h);
+    test_degraded(h);
     harness_free(h);
     return tap_done();
 }
