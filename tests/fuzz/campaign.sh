@@ -37,7 +37,7 @@ CF="-g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
 LIBS="-lfcgi -lhiredis -ljwt -lcrypto -ljson-c -lpcre2-8"
 
 mkdir -p "$BUILD/obj" && rm -rf "$BUILD/src" && cp -r src "$BUILD/src" || exit 1
-for s in $(sed -n '/^src_libsessiongate_a_SOURCES/,/^$/p' Makefile.am |
+for s in $(sed -n '/^src_lib\(sessiongate\|sgredis\)_a_SOURCES/,/^$/p' Makefile.am |
            tr ' \\\t' '\n\n\n' | sed -n 's|^src/\(.*\)\.c$|\1|p'); do
     nice -n 19 clang $CF -fsanitize=fuzzer-no-link,$SAN -c "$BUILD/src/$s.c" \
         -o "$BUILD/obj/$s.o" || exit 1
