@@ -34,7 +34,7 @@ local now = tonumber(ARGV[1])
 
 local function no_match(status)
   local limit = tonumber(ARGV[10])
-  if limit == 0 then return {status, '', 0, -1, 0} end
+  if limit == 0 then return {status, '', 0, -1, 0, '', ''} end
   local allowed, remaining, reset =
     window(KEYS[6], now, limit, tonumber(ARGV[11]), 'hit', ARGV[9])
   if allowed == 0 and status ~= -4 then status = -6 end

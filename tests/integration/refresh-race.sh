@@ -204,6 +204,30 @@ redis = unix:$SG_DIR/cut.sock
 $GRACE_CONF" sg_stack write-config >/dev/null
 }
 
+# With ratelimit_refresh_failure off, a token that matches nothing is
+# 401 and a replayed one REFRESH_REUSED: refresh.lua's short answer for
+# "no window" used to read as no answer, a 503 that told the client of
+# an ended session to retry.
+test_failure_window_off() {
+    [ "$SG_SERVER" = cgi ] || { startSkipping; return; }
+    local rt1
+    SG_STACK_EXTRA_CONF="$API_BASE_CONF
+redis = unix:$SG_DIR/cut.sock
+refresh_reuse_grace = 0s
+ratelimit_refresh_failure = off" sg_stack write-config >/dev/null
+    api_new_user nofailwin || { fail "setup"; return; }
+    rt1=$API_REFRESH
+    api_refresh "${rt1%?????}AAAAA"
+    assert_error "unknown token, no failure window" 401 UNAUTHORIZED
+    api_refresh "$rt1"
+    assertEquals "rotation" 200 "$SG_STATUS"
+    api_refresh "$rt1"
+    assert_error "reuse, no failure window" 401 REFRESH_REUSED
+    SG_STACK_EXTRA_CONF="$API_BASE_CONF
+redis = unix:$SG_DIR/cut.sock
+$GRACE_CONF" sg_stack write-config >/dev/null
+}
+
 SHUNIT_COLOR=${SHUNIT_COLOR:-none}
 # shellcheck source=/dev/null
 . "${SHUNIT2:-/usr/share/shunit2/shunit2}"

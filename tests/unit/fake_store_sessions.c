@@ -206,8 +206,8 @@ int sg_store_session_create(struct sg_store *s, const struct sg_session_new *n,
 
 /* ---- refresh.lua ------------------------------------------------------ */
 
-/* The script's reply: n elements (7, or 5 from no_match() with no
- * address window), then as store.h's struct sg_refresh reads them. */
+/* The script's reply: n elements (always 7), then as store.h's struct
+ * sg_refresh reads them. */
 struct refresh_reply {
     int n;
     int status;
@@ -222,15 +222,14 @@ static struct refresh_reply no_match(struct sg_store *s,
                                      const struct sg_refresh *rf, const char *m,
                                      int status)
 {
-    struct refresh_reply r = {5, status, "", 0, -1, 0, "", ""};
+    struct refresh_reply r = {7, status, "", 0, -1, 0, "", ""};
     int limit = rf->fail.key ? rf->fail.limit : 0;
     struct window_answer a;
 
     if (limit == 0)
-        return r; /* {status, '', 0, -1, 0}: five elements */
+        return r;
     a = fake_window(s, rf->fail.key, rf->now, limit, rf->fail.window_ms,
                     SG_LIMIT_HIT, m);
-    r.n = 7;
     r.status = !a.allowed && status != -4 ? -6 : status;
     r.remaining = a.remaining, r.reset = a.reset;
     return r;
