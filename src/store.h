@@ -254,7 +254,8 @@ SG_MUST_CHECK int sg_store_auth(struct sg_store *s, enum sg_auth_op op,
 
 /* The operator CLI's entry to SG_OP_SESSIONS_LIST, SG_OP_SESSIONS_END and
  * SG_OP_SESSION_END on user uid (target_sid for one session), with no
- * caller session: same scripts, no authentication, no rate limit. */
+ * caller session: same scripts, no authentication, no rate limit. Built
+ * on sg_store_auth in the core (store_ops.c), not by each store. */
 SG_MUST_CHECK int sg_store_operator(struct sg_store *s, enum sg_auth_op op,
                                     const char *uid, const char *target_sid,
                                     int64_t now, struct sg_auth_call *c);

@@ -300,15 +300,3 @@ int sg_store_auth(struct sg_store *s, enum sg_auth_op op,
     }
     return SG_OK;
 }
-
-int sg_store_operator(struct sg_store *s, enum sg_auth_op op, const char *uid,
-                      const char *target_sid, int64_t now,
-                      struct sg_auth_call *c)
-{
-    memset(c, 0, sizeof(*c));
-    c->uid = uid, c->sid = "", c->jti = "-";
-    c->now = now;
-    c->idle_ms = s->cfg->session_idle_timeout * 1000;
-    c->target_sid = target_sid;
-    return sg_store_auth(s, op, c);
-}

@@ -185,23 +185,27 @@ test_lost_answer_is_not_reuse() {
     assertEquals "the lost pair's token is the current one" 200 "$SG_STATUS"
 }
 
+# cgi_config CONF: rewrite the CGI stack's config (through the cutting
+# proxy, as the suite starts it) with CONF; CGI reads it per request.
+cgi_config() {
+    SG_STACK_EXTRA_CONF="$API_BASE_CONF
+redis = unix:$SG_DIR/cut.sock
+$1" sg_stack write-config >/dev/null
+}
+
 # With the grace off, a rotated token is reuse at once. The config is
 # rewritten: CGI reads it per request, the FastCGI stacks on SIGHUP.
 test_grace_off() {
     [ "$SG_SERVER" = cgi ] || { startSkipping; return; }
     local rt1
-    SG_STACK_EXTRA_CONF="$API_BASE_CONF
-redis = unix:$SG_DIR/cut.sock
-refresh_reuse_grace = 0s" sg_stack write-config >/dev/null
+    cgi_config 'refresh_reuse_grace = 0s'
     api_new_user nograce || { fail "setup"; return; }
     rt1=$API_REFRESH
     api_refresh "$rt1"
     assertEquals "rotation" 200 "$SG_STATUS"
     api_refresh "$rt1"
     assert_error "grace off: reuse at once" 401 REFRESH_REUSED
-    SG_STACK_EXTRA_CONF="$API_BASE_CONF
-redis = unix:$SG_DIR/cut.sock
-$GRACE_CONF" sg_stack write-config >/dev/null
+    cgi_config "$GRACE_CONF"
 }
 
 # With ratelimit_refresh_failure off, a token that matches nothing is
@@ -211,10 +215,8 @@ $GRACE_CONF" sg_stack write-config >/dev/null
 test_failure_window_off() {
     [ "$SG_SERVER" = cgi ] || { startSkipping; return; }
     local rt1
-    SG_STACK_EXTRA_CONF="$API_BASE_CONF
-redis = unix:$SG_DIR/cut.sock
-refresh_reuse_grace = 0s
-ratelimit_refresh_failure = off" sg_stack write-config >/dev/null
+    cgi_config 'refresh_reuse_grace = 0s
+ratelimit_refresh_failure = off'
     api_new_user nofailwin || { fail "setup"; return; }
     rt1=$API_REFRESH
     api_refresh "${rt1%?????}AAAAA"
@@ -223,9 +225,7 @@ ratelimit_refresh_failure = off" sg_stack write-config >/dev/null
     assertEquals "rotation" 200 "$SG_STATUS"
     api_refresh "$rt1"
     assert_error "reuse, no failure window" 401 REFRESH_REUSED
-    SG_STACK_EXTRA_CONF="$API_BASE_CONF
-redis = unix:$SG_DIR/cut.sock
-$GRACE_CONF" sg_stack write-config >/dev/null
+    cgi_config "$GRACE_CONF"
 }
 
 SHUNIT_COLOR=${SHUNIT_COLOR:-none}
