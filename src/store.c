@@ -201,6 +201,7 @@ int sg_store_connect(struct sg_store *s)
         sg_log_info("redis %s: connected again", s->cfg->redis);
     s->backoff_ms = 0;
     s->retry_at_ms = 0;
+    s->connects++;
     return SG_OK;
 }
 

@@ -13,6 +13,7 @@
 #define SG_STORE_H
 
 #include "config.h"
+#include "revoke.h"
 
 struct sg_store;
 
@@ -259,5 +260,29 @@ SG_MUST_CHECK int sg_store_auth(struct sg_store *s, enum sg_auth_op op,
 SG_MUST_CHECK int sg_store_operator(struct sg_store *s, enum sg_auth_op op,
                                     const char *uid, const char *target_sid,
                                     int64_t now, struct sg_auth_call *c);
+
+/* ---- the revocation stream (store_revoke.c) ---------------------------- */
+
+#define SG_STREAM_ID_MAX 48
+
+/* Where one reader is in the stream; zero it before the first step. */
+struct sg_revoke_follow {
+    char last_id[SG_STREAM_ID_MAX]; /* "" : from the start */
+    char epoch[33];
+    unsigned long connects;  /* the store's connect count last checked */
+    int64_t lifetime_ms;     /* the access token lifetime */
+    unsigned long long applied, skipped, full;
+};
+
+/* One step of the host's revocation reader: read what the stream holds
+ * after f->last_id (waiting up to block_ms for it), add it to t and stamp
+ * t's heartbeat. The store's command timeout must exceed block_ms. After
+ * each (re)connection the stream's epoch is checked first: Redis having
+ * lost its data distrusts t for one token lifetime. SG_OK, or SG_ESTORE
+ * (nothing stamped). */
+SG_MUST_CHECK int sg_store_revoke_follow(struct sg_store *s,
+                                         struct sg_revoke_follow *f,
+                                         struct sg_revoke *t, int block_ms,
+                                         int64_t now_ms);
 
 #endif

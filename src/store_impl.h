@@ -38,6 +38,7 @@ struct sg_store {
     char nonce[17]; /* random per store: with seq, unique window entries */
     unsigned long long seq;
     struct sg_buf cmd; /* the command being sent, as RESP */
+    unsigned long connects; /* successful connects so far */
 };
 
 /* Run one command given as an argument vector, connecting first if
@@ -64,6 +65,11 @@ redisReply *sg_store_eval(struct sg_store *s, enum sg_script_id id, int nkeys,
  * or host: "MS:NONCE:SEQ" (SG_MEMBER_MAX, store.h: never cut, so entries
  * of one millisecond never collide). */
 void sg_store_member(struct sg_store *s, int64_t now, char out[SG_MEMBER_MAX]);
+
+/* Apply an XREAD reply of the revocation stream to t,
+ * advancing f (store_revoke.c). SG_ESTORE for a reply of another shape. */
+int sg_store_revoke_apply(struct sg_revoke *t, const redisReply *r,
+                          struct sg_revoke_follow *f, int64_t now_ms);
 
 /* Copy a string reply into out[cap]; false if it is not a string or does
  * not fit. */
