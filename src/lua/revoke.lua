@@ -5,8 +5,11 @@
 -- session's tokens until u", the latest time an access token issued so
 -- far can expire (now + the access token lifetime, ttl ms). Entries are
 -- trimmed by id (MINID: their time) once older than ttl plus a minute of
--- clock skew, so the stream holds what ended within one token lifetime.
+-- clock skew, so the stream holds what ended within one token lifetime;
+-- the key expires as long after the last end, like every key but the
+-- user records.
 local function publish_end(stream, now, ttl, sid)
   redis.call('XADD', stream, 'MINID', '~', now - ttl - 60000, '*',
              's', sid, 'u', now + ttl)
+  redis.call('PEXPIRE', stream, ttl + 60000)
 end

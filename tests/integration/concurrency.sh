@@ -254,6 +254,7 @@ for i = 4, #ARGV, 2 do known[ARGV[i]] = ARGV[i + 1]; nknown = nknown + 1 end
 local watched = redis.call("ZRANGE", P .. "{u:" .. ARGV[3] .. "}:sessions", 0, -1)
 table.sort(watched)
 local bad = {}
+local live, published = {}, {}
 local function say(s) if #bad < 20 then bad[#bad + 1] = s end end
 local function is(k, t)
   local got = redis.call("TYPE", k)["ok"]
@@ -314,6 +315,7 @@ for _, k in ipairs(redis.call("KEYS", P .. "*")) do
       local sid = string.match(rest, "^s:(%x+)$")
       local rsid = string.match(rest, "^s:(%x+):rt$")
       if sid and #sid == 64 then
+        live[sid] = true
         if is(k, "hash") then
           expires(k)
           if not redis.call("ZSCORE", pre .. "sessions", sid) then
@@ -335,9 +337,26 @@ for _, k in ipairs(redis.call("KEYS", P .. "*")) do
     if is(k, "zset") then expires(k) end
   elseif string.sub(r, 1, 6) == "ready:" then
     expires(k)
+  elseif r == "revocations" then
+    if is(k, "stream") then
+      expires(k)
+      for _, e in ipairs(redis.call("XRANGE", k, "-", "+")) do
+        local f = e[2]
+        if f[1] ~= "s" or not string.match(f[2] or "", "^%x+$") or #f[2] ~= 64 or
+           f[3] ~= "u" or not tonumber(f[4]) then
+          say("revocation entry " .. e[1] .. " is not {s: SID, u: MS}")
+        else
+          published[#published + 1] = f[2]
+        end
+      end
+    end
   else
     say("orphan: " .. k)
   end
+end
+-- an end is published only when the session ended: none still lives
+for _, sid in ipairs(published) do
+  if live[sid] then say("session " .. sid .. " published as ended but alive") end
 end
 for uid, email in pairs(known) do
   if redis.call("GET", P .. "email:" .. email) ~= uid then say("email index of " .. email .. " is not " .. uid) end
@@ -437,7 +456,8 @@ evicted_total() {
 # exist: every key that was there before and is permanent, plus the
 # records, email indexes and live sessions of every user. Keys beyond
 # that may only be ones that expire by themselves (the audit checks their
-# TTLs); a must-exist key missing is a failure.
+# TTLs), the revocation stream among them; a must-exist key missing is a
+# failure.
 scan_compare() {
     local what=$1 before=$2 now must id missing extra
     now=$SG_DIR/scan.after
@@ -466,7 +486,7 @@ scan_compare() {
     extra=$(comm -13 "$must" "$now" | sed -E 's/(acct:)[0-9a-f]+/\1HASH/; s/[0-9a-f]{64}/SID/g;
         s/\{u:[0-9a-f]+\}/{u:ID}/g; s/^(sg:ready:).*/\1X/' | sort | uniq -c | tr -s ' ' | tr '\n' ';')
     echo "#   keys beyond the ones that must exist:$extra"
-    if grep -vqE '^sg:(\{u:ID\}:(sessions|addrs|rl:user)|rl:[a-z_]+:(ip|acct|sid|user):[^ ]+)$' \
+    if grep -vqE '^sg:(\{u:ID\}:(sessions|addrs|rl:user)|rl:[a-z_]+:(ip|acct|sid|user):[^ ]+|revocations)$' \
         < <(comm -13 "$must" "$now" | sed -E 's/[0-9a-f]{64}/SID/g; s/\{u:[0-9a-f]+\}/{u:ID}/g'); then
         fail "$what: unexpected kinds of keys: $extra"
     fi
