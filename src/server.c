@@ -30,6 +30,8 @@
 #include "addr.h"
 #include "clock.h"
 #include "ctx.h"
+#include "revoke.h"
+#include "store.h"
 #include "log.h"
 #include "server.h"
 #include "transport.h"
@@ -265,8 +267,10 @@ static int serve_in_process(struct sg_server *srv)
 
 struct master {
     struct sg_server *srv;
-    struct slot slots[MAX_WORKERS];
-    int n;
+    struct slot slots[MAX_WORKERS + 1]; /* and the reader, last */
+    int n;                              /* workers */
+    int total;                          /* n, plus 1 when there is a reader */
+    struct sg_revoke *table;            /* verify_mode = local, else NULL */
     unsigned gen;
     pid_t pid;
     sigset_t waited, orig_mask;
@@ -289,10 +293,45 @@ static void worker_main(struct master *m)
         sg_log_error("worker: %s", err);
         exit(1);
     }
+    ctx->revoke = m->table;
     end = sg_fcgi_serve(ctx, m->srv->listen_fd, &stop_flag, &reload_flag);
     sg_ctx_free(ctx);
     sg_config_free(m->srv->cfg);
     exit(end == SG_SERVE_ERROR ? 1 : 0);
+}
+
+/* The host's revocation reader (verify_mode = local): follows the
+ * revocation stream into the shared table until told to stop. Its own
+ * store, whose command timeout outlasts a blocking read. */
+#define READER_BLOCK_MS 1000
+static void reader_main(struct master *m)
+{
+    struct sg_config cfg = *m->srv->cfg; /* borrowed pointers: not freed */
+    struct sg_revoke_follow f = {0};
+    struct timespec pause = {0, 100 * 1000 * 1000};
+    struct sg_store *store;
+    char err[512];
+
+    install_worker_signals(false);
+    sigprocmask(SIG_SETMASK, &m->orig_mask, NULL);
+#ifdef __linux__
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+#endif
+    if (getppid() != m->pid)
+        exit(0);
+    cfg.redis_timeout_ms += READER_BLOCK_MS;
+    if (!(store = sg_store_new(&cfg, err, sizeof(err)))) {
+        sg_log_error("revocation reader: %s", err);
+        exit(1);
+    }
+    f.lifetime_ms = cfg.access_token_ttl * 1000;
+    sg_log_info("revocation reader %ld: following the stream", (long)getpid());
+    while (!stop_flag)
+        if (sg_store_revoke_follow(store, &f, m->table, READER_BLOCK_MS,
+                                   sg_now_ms()) != SG_OK)
+            nanosleep(&pause, NULL); /* the store backs off; so do we */
+    sg_store_free(store);
+    exit(0);
 }
 
 static void spawn(struct master *m, struct slot *s)
@@ -304,6 +343,8 @@ static void spawn(struct master *m, struct slot *s)
         s->respawn_at_ms = sg_monotonic_ms() + QUICK_DEATH_MS;
         return;
     }
+    if (pid == 0 && s == &m->slots[m->n])
+        reader_main(m);
     if (pid == 0)
         worker_main(m);
     s->pid = pid;
@@ -329,7 +370,7 @@ static void reap(struct master *m)
     pid_t pid;
 
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        for (int i = 0; i < m->n; i++) {
+        for (int i = 0; i < m->total; i++) {
             struct slot *s = &m->slots[i];
             bool clean;
             if (s->pid != pid)
@@ -348,7 +389,7 @@ static void respawn_and_roll(struct master *m)
     int64_t now = sg_monotonic_ms();
     bool rolling = false;
 
-    for (int i = 0; i < m->n; i++) {
+    for (int i = 0; i < m->total; i++) {
         struct slot *s = &m->slots[i];
         if (!s->pid && now >= s->respawn_at_ms)
             spawn(m, s);
@@ -356,7 +397,7 @@ static void respawn_and_roll(struct master *m)
             rolling = true;
     }
     /* Replace one worker of an older generation at a time. */
-    for (int i = 0; i < m->n && !rolling; i++) {
+    for (int i = 0; i < m->total && !rolling; i++) {
         struct slot *s = &m->slots[i];
         if (s->pid && s->gen != m->gen) {
             s->retiring = true;
@@ -368,7 +409,7 @@ static void respawn_and_roll(struct master *m)
 
 static bool any_alive(const struct master *m)
 {
-    for (int i = 0; i < m->n; i++)
+    for (int i = 0; i < m->total; i++)
         if (m->slots[i].pid)
             return true;
     return false;
@@ -380,13 +421,13 @@ static void drain(struct master *m)
     struct timespec tick = {0, 100 * 1000 * 1000};
 
     sg_log_info("stopping: draining %d workers", m->n);
-    for (int i = 0; i < m->n; i++)
+    for (int i = 0; i < m->total; i++)
         if (m->slots[i].pid)
             kill(m->slots[i].pid, SIGTERM);
     for (reap(m); any_alive(m); reap(m)) {
         if (sg_monotonic_ms() > deadline) {
             sg_log_warn("drain timed out: killing the remaining workers");
-            for (int i = 0; i < m->n; i++)
+            for (int i = 0; i < m->total; i++)
                 if (m->slots[i].pid)
                     kill(m->slots[i].pid, SIGKILL);
             deadline = INT64_MAX;
@@ -402,7 +443,17 @@ static int run_master(struct sg_server *srv)
 
     m.srv = srv;
     m.n = srv->workers > MAX_WORKERS ? MAX_WORKERS : srv->workers;
+    m.total = m.n;
     m.pid = getpid();
+    if (srv->cfg->verify_mode == SG_VERIFY_LOCAL) {
+        /* mapped before any fork: every worker and reader shares it */
+        m.table = sg_revoke_map((size_t)srv->cfg->revocation_table_slots);
+        if (!m.table)
+            sg_log_error("verify_mode = local: cannot map the revocation "
+                         "table; verifying in roundtrip mode");
+        else
+            m.total = m.n + 1;
+    }
     sigemptyset(&m.waited);
     sigaddset(&m.waited, SIGCHLD);
     sigaddset(&m.waited, SIGTERM);
@@ -428,6 +479,7 @@ static int run_master(struct sg_server *srv)
             m.gen++;
     }
     drain(&m);
+    sg_revoke_unmap(m.table);
     return 0;
 }
 
