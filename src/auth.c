@@ -2,6 +2,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "activity.h"
 #include "auth.h"
 #include "cookie.h"
 #include "log.h"
@@ -73,21 +74,29 @@ static bool signature_only(struct sg_ctx *ctx, const struct sg_request *req,
 
 /* verify_mode = local: the token's session against the host's table of
  * ended sessions, with no Redis call, while the table is provably
- * current; false (ask Redis) otherwise. TODO(issue 17): the request's
- * activity is not yet written behind, nor counted in a limit. */
+ * current; false (ask Redis) otherwise. The request's activity is
+ * written behind (activity.h). TODO(issue 17): no rate limit yet. */
 static bool verify_locally(struct sg_ctx *ctx, const struct sg_request *req,
                            struct sg_auth_call *c)
 {
     unsigned char key[SG_REVOKE_KEY_LEN];
-    const char *sid = req->claims->sid;
+    const char *sid = req->claims->sid, *uid = req->claims->sub;
+    int64_t now = req->now_ms;
 
-    if (!ctx->revoke ||
-        !sg_revoke_trusted(ctx->revoke, req->now_ms,
-                           ctx->cfg->revocation_max_lag_ms) ||
+    if (!ctx->revoke || !ctx->activity ||
+        !sg_revoke_trusted(ctx->revoke, now, ctx->cfg->revocation_max_lag_ms) ||
         !sg_revoke_key(sid, strlen(sid), key))
         return false;
-    c->status = sg_revoke_has(ctx->revoke, key, req->now_ms) ? SG_AUTH_DENIED
-                                                             : SG_AUTH_OK;
+    if (sg_revoke_has(ctx->revoke, key, now)) {
+        c->status = SG_AUTH_DENIED;
+    } else {
+        /* a full buffer is written first; if it cannot be, Redis decides */
+        if (!sg_activity_record(ctx->activity, uid, sid, now) &&
+            (sg_activity_flush(ctx->activity, ctx->store, now) != SG_OK ||
+             !sg_activity_record(ctx->activity, uid, sid, now)))
+            return false;
+        c->status = SG_AUTH_OK;
+    }
     c->remaining = -1;
     return true;
 }

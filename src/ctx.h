@@ -29,6 +29,7 @@ struct sg_ctx {
     bool degraded; /* answering verify from signatures alone (see auth.c) */
     const struct sg_revoke *revoke; /* verify_mode = local: the host's
                                      * table (server.c), else NULL */
+    struct sg_activity *activity;   /* with revoke: written behind */
 };
 
 /* Build a context for cfg (borrowed, must outlive it). Does not connect

@@ -27,6 +27,7 @@
 #include <sys/prctl.h>
 #endif
 
+#include "activity.h"
 #include "addr.h"
 #include "clock.h"
 #include "ctx.h"
@@ -294,7 +295,13 @@ static void worker_main(struct master *m)
         exit(1);
     }
     ctx->revoke = m->table;
+    if (m->table && !(ctx->activity = sg_activity_new()))
+        ctx->revoke = NULL; /* no buffer: every verify asks Redis */
     end = sg_fcgi_serve(ctx, m->srv->listen_fd, &stop_flag, &reload_flag);
+    if (ctx->activity &&
+        sg_activity_flush(ctx->activity, ctx->store, sg_now_ms()) != SG_OK)
+        sg_log_warn("worker: exiting with requests not written behind");
+    sg_activity_free(ctx->activity);
     sg_ctx_free(ctx);
     sg_config_free(m->srv->cfg);
     exit(end == SG_SERVE_ERROR ? 1 : 0);

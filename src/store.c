@@ -44,6 +44,7 @@ static const struct {
     SCRIPT(SG_SCRIPT_REFRESH, refresh, REFRESH),
     SCRIPT(SG_SCRIPT_RATELIMIT, ratelimit, RATELIMIT),
     SCRIPT(SG_SCRIPT_SIGNIN, signin, SIGNIN),
+    SCRIPT(SG_SCRIPT_TOUCH, touch, TOUCH),
 };
 
 const char *sg_store_script_source(int id)

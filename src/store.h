@@ -261,6 +261,22 @@ SG_MUST_CHECK int sg_store_operator(struct sg_store *s, enum sg_auth_op op,
                                     const char *uid, const char *target_sid,
                                     int64_t now, struct sg_auth_call *c);
 
+/* ---- activity written behind (store_sessions.c) -------------------------- */
+
+#define SG_TOUCH_MAX 48 /* sessions a call */
+
+struct sg_touch {
+    const char *uid, *sid; /* the token's (checked hex) */
+    long long count;       /* requests since the last flush */
+    int64_t last_ms;       /* the last of them */
+};
+
+/* Give n (at most SG_TOUCH_MAX) sessions their requests in one round
+ * trip (touch.lua); a session found idled out is ended and published.
+ * *ended gets how many. SG_OK or SG_ESTORE. */
+SG_MUST_CHECK int sg_store_touch(struct sg_store *s, const struct sg_touch *t,
+                                 int n, int64_t now, int *ended);
+
 /* ---- the revocation stream (store_revoke.c) ---------------------------- */
 
 #define SG_STREAM_ID_MAX 48
@@ -269,8 +285,8 @@ SG_MUST_CHECK int sg_store_operator(struct sg_store *s, enum sg_auth_op op,
 struct sg_revoke_follow {
     char last_id[SG_STREAM_ID_MAX]; /* "" : from the start */
     char epoch[33];
-    unsigned long connects;  /* the store's connect count last checked */
-    int64_t lifetime_ms;     /* the access token lifetime */
+    unsigned long connects; /* the store's connect count last checked */
+    int64_t lifetime_ms;    /* the access token lifetime */
     unsigned long long applied, skipped, full;
 };
 

@@ -24,6 +24,7 @@ enum sg_script_id {
     SG_SCRIPT_REFRESH,
     SG_SCRIPT_RATELIMIT,
     SG_SCRIPT_SIGNIN,
+    SG_SCRIPT_TOUCH,
     SG_SCRIPT_COUNT
 };
 
@@ -37,7 +38,7 @@ struct sg_store {
     int64_t backoff_ms;
     char nonce[17]; /* random per store: with seq, unique window entries */
     unsigned long long seq;
-    struct sg_buf cmd; /* the command being sent, as RESP */
+    struct sg_buf cmd;      /* the command being sent, as RESP */
     unsigned long connects; /* successful connects so far */
 };
 
@@ -51,8 +52,9 @@ redisReply *sg_store_argv(struct sg_store *s, int argc, const char **argv,
 /* Record a transport failure: log it, drop the connection, back off. */
 void sg_store_fail(struct sg_store *s, const char *what);
 
-/* Keys and arguments of one script call, at most (session_create: 33). */
-#define SG_SCRIPT_ARGS_MAX 40
+/* Keys and arguments of one script call, at most (touch: 4 + 5 a
+ * session, SG_TOUCH_MAX sessions). */
+#define SG_SCRIPT_ARGS_MAX (4 + 5 * SG_TOUCH_MAX)
 
 /* Run a script by EVALSHA, falling back to EVAL when Redis answers
  * NOSCRIPT (after a restart or SCRIPT FLUSH). argv holds the nkeys keys

@@ -122,8 +122,7 @@ int sg_store_refresh(struct sg_store *s, struct sg_refresh *rf)
              : status == -1 || status == -6 ? SG_ELIMIT
              : status == -4                 ? SG_EREUSED
                                             : SG_EAUTH;
-        w = status == 1 || status == 2 || status == -1 ? &rf->limit
-                                                       : &rf->fail;
+        w = status == 1 || status == 2 || status == -1 ? &rf->limit : &rf->fail;
         w->allowed = status != -1 && status != -6;
         w->remaining = remaining;
         w->reset_ms = reset;
@@ -299,4 +298,47 @@ int sg_store_auth(struct sg_store *s, enum sg_auth_op op,
         return SG_ESTORE;
     }
     return SG_OK;
+}
+
+/* ---- activity written behind ----------------------------------------- */
+
+int sg_store_touch(struct sg_store *s, const struct sg_touch *t, int n,
+                   int64_t now, int *ended)
+{
+    const char *prefix = s->cfg->key_prefix;
+    static char keys[2 * SG_TOUCH_MAX + 1][SG_KEY_MAX]; /* one per worker */
+    char nums[3 + 2 * SG_TOUCH_MAX][SG_I64_STR_MAX];
+    const char *argv[SG_SCRIPT_ARGS_MAX];
+    int nk = 0, argc, rc;
+    long long e = 0;
+    redisReply *r;
+
+    *ended = 0;
+    if (n <= 0 || n > SG_TOUCH_MAX)
+        return n == 0 ? SG_OK : SG_EINVAL;
+    if (sg_key_revocations(keys[0], prefix))
+        return SG_EINVAL;
+    argv[nk++] = keys[0];
+    for (int i = 0; i < n; i++) {
+        if (sg_key_session(keys[nk], prefix, t[i].uid, t[i].sid) ||
+            sg_key_user_sessions(keys[nk + 1], prefix, t[i].uid))
+            return SG_EINVAL;
+        argv[nk] = keys[nk], argv[nk + 1] = keys[nk + 1];
+        nk += 2;
+    }
+    argc = nk;
+    I64(nums[0], now), I64(nums[1], s->cfg->session_idle_timeout * 1000);
+    I64(nums[2], s->cfg->access_token_ttl * 1000);
+    argv[argc++] = nums[0], argv[argc++] = nums[1], argv[argc++] = nums[2];
+    for (int i = 0; i < n; i++) {
+        I64(nums[3 + 2 * i], t[i].count), I64(nums[4 + 2 * i], t[i].last_ms);
+        argv[argc++] = t[i].sid;
+        argv[argc++] = nums[3 + 2 * i], argv[argc++] = nums[4 + 2 * i];
+    }
+    if (!(r = sg_store_eval(s, SG_SCRIPT_TOUCH, nk, argc, argv, NULL)))
+        return SG_ESTORE;
+    rc = sg_store_reply_int(r, &e) && e >= 0 ? SG_OK : SG_ESTORE;
+    *ended = rc == SG_OK ? (int)e : 0;
+    freeReplyObject(r);
+    return rc;
 }
