@@ -629,3 +629,34 @@ bool fake_store_session_live(const struct sg_store *s, const char *uid,
             return hash_live(&s->sessions[i], now);
     return false;
 }
+
+/* ---- touch.lua --------------------------------------------------------- */
+
+int sg_store_touch(struct sg_store *s, const struct sg_touch *t, int n,
+                   int64_t now, int *ended)
+{
+    const int64_t idle = s->cfg->session_idle_timeout * 1000;
+
+    *ended = 0;
+    if (n < 0 || n > SG_TOUCH_MAX)
+        return SG_EINVAL;
+    if (!fake_reach(s))
+        return SG_ESTORE;
+    for (int i = 0; i < n; i++) {
+        struct fake_session *ss = session_find(s, t[i].uid, t[i].sid);
+        int64_t exp = ss && hash_live(ss, now) ? ss->f.expires_at : 0;
+
+        if (exp && now < exp && now - t[i].last_ms < idle) {
+            if (ss->f.last_access < t[i].last_ms)
+                ss->f.last_access = t[i].last_ms;
+            ss->f.request_count += t[i].count;
+            session_expire(ss, now,
+                           min64(idle - (now - t[i].last_ms), exp - now));
+        } else if (ss && ss->indexed) {
+            session_del(ss);
+            session_unindex(ss); /* published, in Redis */
+            (*ended)++;
+        }
+    }
+    return SG_OK;
+}

@@ -1,0 +1,85 @@
+/* Handler tests of verify_mode = local against the fake store: GET
+ * /auth/verify answers from the host's revocation table with no store
+ * call while the table is trusted, asks the store when it is not, and
+ * the requests it answered reach the session when the activity is
+ * written behind. */
+#include <stdio.h>
+#include <string.h>
+
+#include "activity.h"
+#include "ctx.h"
+#include "harness.h"
+#include "revoke.h"
+#include "tap.h"
+
+#define PW "correct horse battery"
+
+int main(void)
+{
+    struct harness *h = harness_new("verify_mode = local\n");
+    struct sg_revoke *table = sg_revoke_map(1024);
+    struct tokens a, b;
+    unsigned char key[SG_REVOKE_KEY_LEN];
+    unsigned long calls;
+
+    if (!TAP_OK(h && table, "harness and table"))
+        return tap_done();
+    h->ctx->revoke = table;
+    h->ctx->activity = sg_activity_new();
+    TAP_IS_INT(harness_register(h, "local@example.com", PW, NULL), 201,
+               "register");
+    TAP_IS_INT(harness_signin(h, "local@example.com", PW, &a), 200,
+               "sign in a");
+    TAP_IS_INT(harness_signin(h, "local@example.com", PW, &b), 200,
+               "sign in b");
+
+    calls = fake_store_calls(h->store);
+    TAP_IS_INT(harness_call(h, "GET", "/auth/verify", a.access, NULL), 200,
+               "no heartbeat yet: verify asks the store");
+    TAP_OK(fake_store_calls(h->store) > calls, "... and the store answered");
+
+    sg_revoke_heartbeat(table, h->now);
+    calls = fake_store_calls(h->store);
+    for (int i = 0; i < 3; i++)
+        harness_call(h, "GET", "/auth/verify", a.access, NULL);
+    TAP_IS_INT(h->res.status, 200, "trusted table: 200");
+    TAP_IS_INT((int)(fake_store_calls(h->store) - calls), 0,
+               "... with no store call");
+    TAP_OK(harness_header(h, "X-Session-ID") &&
+               !strcmp(harness_header(h, "X-Session-ID"), a.sid),
+           "... and the session's id");
+
+    TAP_OK(sg_revoke_key(b.sid, strlen(b.sid), key) &&
+               sg_revoke_add(table, key, h->now + 900000, h->now),
+           "b published as ended");
+    TAP_IS_INT(harness_call(h, "GET", "/auth/verify", b.access, NULL), 401,
+               "an ended session's token: 401 from the table");
+    TAP_IS_STR(harness_code(h), "UNAUTHORIZED", "... UNAUTHORIZED");
+
+    h->now += 4000; /* past revocation_max_lag (3s) since the heartbeat */
+    calls = fake_store_calls(h->store);
+    TAP_IS_INT(harness_call(h, "GET", "/auth/verify", a.access, NULL), 200,
+               "stale table: verify asks the store");
+    TAP_OK(fake_store_calls(h->store) > calls, "... and the store answered");
+
+    /* the three local verifies, written behind */
+    TAP_IS_INT((int)sg_activity_due(h->ctx->activity, h->now, 1000), 0,
+               "a flush is due");
+    TAP_IS_INT(sg_activity_flush(h->ctx->activity, h->store, h->now), SG_OK,
+               "flush");
+    TAP_IS_INT((int)sg_activity_due(h->ctx->activity, h->now, 1000), -1,
+               "nothing left to write");
+    harness_call(h, "GET", "/sessions", a.access, NULL);
+    TAP_IS_INT((int)harness_int(h, "data.sessions.0.request_count") +
+                   (int)harness_int(h, "data.sessions.1.request_count"),
+               /* a: sign-in 1 + store verify 2 + local 3 + list 1;
+                * b: sign-in 1 */
+               1 + 2 + 3 + 1 + 1, "every request counted once");
+
+    sg_activity_free(h->ctx->activity);
+    h->ctx->activity = NULL;
+    h->ctx->revoke = NULL;
+    sg_revoke_unmap(table);
+    harness_free(h);
+    return tap_done();
+}
