@@ -33,6 +33,9 @@ API_REDIS_PREFIX=sg:   # key_prefix in tests/stack/sessiongate.conf.in
 # sign in far more than the default per-IP limits allow.
 API_BASE_CONF='ratelimit_register = 100000/1h ip
 ratelimit_signin = 100000/1m ip'
+# SG_VERIFY_MODE=local runs a suite with verify_mode = local (issue 17)
+[ -z "${SG_VERIFY_MODE:-}" ] || API_BASE_CONF="$API_BASE_CONF
+verify_mode = $SG_VERIFY_MODE"
 
 REQUEST_ID_RE='^[A-Za-z0-9._-]{1,128}$'
 RFC3339_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z$'
