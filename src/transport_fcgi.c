@@ -217,6 +217,17 @@ static enum head wait_head(struct conn_loop *l, int fd, bool kept, size_t *seen)
             return HEAD_CLOSED; /* what came is all that will */
         if ((left = deadline - sg_monotonic_ms()) <= 0)
             return HEAD_TIMEOUT;
+        /* a kept connection's wait does not hold back work between
+         * requests (the activity written behind): it waits no longer */
+        if (kept && *seen == 0) {
+            int64_t due = sg_app_next_tick(l->ctx, sg_now_ms());
+            if (due == 0) {
+                sg_app_tick(l->ctx, sg_now_ms());
+                continue;
+            }
+            if (due > 0 && due < left)
+                left = due;
+        }
         if (poll(&pfd, 1, (int)left) < 0) {
             if (errno != EINTR)
                 return HEAD_CLOSED;
