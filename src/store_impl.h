@@ -10,6 +10,7 @@
 #include <hiredis/hiredis.h>
 
 #include "buf.h"
+#include "keys.h"
 #include "store.h"
 
 enum sg_script_id {
@@ -38,6 +39,9 @@ struct sg_store {
     char nonce[17]; /* random per store: with seq, unique window entries */
     unsigned long long seq;
     struct sg_buf cmd; /* the command being sent, as RESP */
+    /* what every script that ends sessions is given, built once */
+    char revocations[SG_KEY_MAX];      /* the stream's key */
+    char token_ttl_ms[SG_I64_STR_MAX]; /* access_token_ttl, in ms */
 };
 
 /* Run one command given as an argument vector, connecting first if
