@@ -81,6 +81,12 @@ struct sg_store *sg_store_new(const struct sg_config *cfg, char *err,
         free(s);
         return NULL;
     }
+    if (sg_key_revocations(s->revocations, cfg->key_prefix) != SG_OK) {
+        snprintf(err, errlen, "key_prefix too long");
+        free(s);
+        return NULL;
+    }
+    sg_i64_str(s->token_ttl_ms, (long long)cfg->access_token_ttl * 1000);
     s->exists_argv[0] = "SCRIPT", s->exists_argv[1] = "EXISTS";
     for (int i = 0; i < SG_SCRIPT_COUNT; i++)
         s->exists_argv[2 + i] = scripts[i].sha;

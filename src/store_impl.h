@@ -10,6 +10,7 @@
 #include <hiredis/hiredis.h>
 
 #include "buf.h"
+#include "keys.h"
 #include "store.h"
 
 enum sg_script_id {
@@ -40,6 +41,9 @@ struct sg_store {
     unsigned long long seq;
     struct sg_buf cmd;      /* the command being sent, as RESP */
     unsigned long connects; /* successful connects so far */
+    /* what every script that ends sessions is given, built once */
+    char revocations[SG_KEY_MAX];      /* the stream's key */
+    char token_ttl_ms[SG_I64_STR_MAX]; /* access_token_ttl, in ms */
 };
 
 /* Run one command given as an argument vector, connecting first if

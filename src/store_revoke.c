@@ -157,14 +157,14 @@ static int check_stream(struct sg_store *s, struct sg_revoke_follow *f,
 int sg_store_revoke_follow(struct sg_store *s, struct sg_revoke_follow *f,
                            struct sg_revoke *t, int block_ms, int64_t now_ms)
 {
-    char stream[SG_KEY_MAX], epoch_key[SG_KEY_MAX], block[24];
+    char epoch_key[SG_KEY_MAX], block[24];
+    const char *stream = s->revocations;
     const char *argv[] = {"XREAD", "COUNT",   "1000", "BLOCK",
                           block,   "STREAMS", stream, NULL};
     redisReply *r;
     int rc;
 
-    if (sg_key_revocations(stream, s->cfg->key_prefix) ||
-        sg_key_revocations_epoch(epoch_key, s->cfg->key_prefix))
+    if (sg_key_revocations_epoch(epoch_key, s->cfg->key_prefix))
         return SG_EINVAL;
     if (sg_store_connect(s) != SG_OK)
         return SG_ESTORE;

@@ -29,8 +29,8 @@ int sg_store_session_create(struct sg_store *s, const struct sg_session_new *n,
     const struct sg_session *ss = n->session;
     const char *prefix = s->cfg->key_prefix;
     char zset[SG_KEY_MAX], key[SG_KEY_MAX], spfx[SG_KEY_MAX];
-    char addrs[SG_KEY_MAX], stream[SG_KEY_MAX], known_ms[24];
-    char now[24], exp[24], idle[24], max[24], rexp[24], ttl[24];
+    char addrs[SG_KEY_MAX], known_ms[24];
+    char now[24], exp[24], idle[24], max[24], rexp[24];
     long long ended = 0;
     redisReply *r;
     int rc;
@@ -38,17 +38,17 @@ int sg_store_session_create(struct sg_store *s, const struct sg_session_new *n,
     if (sg_key_user_sessions(zset, prefix, n->uid) ||
         sg_key_session(key, prefix, n->uid, ss->id) ||
         sg_key_session_prefix(spfx, prefix, n->uid) ||
-        sg_key_known_addrs(addrs, prefix, n->uid) ||
-        sg_key_revocations(stream, prefix))
+        sg_key_known_addrs(addrs, prefix, n->uid))
         return SG_EINVAL;
     I64(now, ss->created_at), I64(exp, ss->expires_at), I64(idle, n->idle_ms);
     I64(max, n->max_sessions), I64(rexp, n->refresh_exp);
-    I64(known_ms, SG_KNOWN_ADDR_MS), I64(ttl, s->cfg->access_token_ttl * 1000);
+    I64(known_ms, SG_KNOWN_ADDR_MS);
     /* clang-format off */
     const char *argv[] = {
-        zset, key, addrs, n->attempt_key ? n->attempt_key : addrs, stream,
+        zset, key, addrs, n->attempt_key ? n->attempt_key : addrs,
+        s->revocations,
         now, exp, idle, max, spfx, ss->id, n->addr, known_ms,
-        n->attempt ? n->attempt : "", ttl,
+        n->attempt ? n->attempt : "", s->token_ttl_ms,
         "uid", n->uid, "created_at", now, "last_access", now,
         "expires_at", exp, "ip", ss->ip, "user_agent", ss->user_agent,
         "request_count", "1", "refresh_hash", n->refresh_hash,
@@ -70,9 +70,8 @@ int sg_store_refresh(struct sg_store *s, struct sg_refresh *rf)
 {
     const char *prefix = s->cfg->key_prefix;
     char key[SG_KEY_MAX], rot[SG_KEY_MAX], zset[SG_KEY_MAX], user[SG_KEY_MAX];
-    char stream[SG_KEY_MAX];
     char now[24], idle[24], life[24], limit[24], window[24], flimit[24];
-    char fwindow[24], grace[24], ttl[24], member[SG_MEMBER_MAX];
+    char fwindow[24], grace[24], member[SG_MEMBER_MAX];
     long long status, rexp, remaining, reset;
     struct sg_limit_check *w;
     redisReply *r;
@@ -81,22 +80,22 @@ int sg_store_refresh(struct sg_store *s, struct sg_refresh *rf)
     if (sg_key_session(key, prefix, rf->uid, rf->sid) ||
         sg_key_rotated(rot, prefix, rf->uid, rf->sid) ||
         sg_key_user_sessions(zset, prefix, rf->uid) ||
-        sg_key_user(user, prefix, rf->uid) ||
-        sg_key_revocations(stream, prefix))
+        sg_key_user(user, prefix, rf->uid))
         return SG_EAUTH;
     I64(now, rf->now), I64(idle, rf->idle_ms), I64(life, rf->lifetime_ms);
     I64(limit, rf->limit.key ? rf->limit.limit : 0);
     I64(window, rf->limit.window_ms);
     I64(flimit, rf->fail.key ? rf->fail.limit : 0);
     I64(fwindow, rf->fail.window_ms);
-    I64(grace, rf->grace_ms), I64(ttl, s->cfg->access_token_ttl * 1000);
+    I64(grace, rf->grace_ms);
     sg_store_member(s, rf->now, member);
     /* clang-format off */
     const char *argv[] = {
         key, rot, zset, user, rf->limit.key ? rf->limit.key : key,
-        rf->fail.key ? rf->fail.key : key, stream,
+        rf->fail.key ? rf->fail.key : key, s->revocations,
         now, idle, rf->presented_hash, rf->new_hash, life, rf->sid,
-        limit, window, member, flimit, fwindow, grace, rf->new_wrap, ttl};
+        limit, window, member, flimit, fwindow, grace, rf->new_wrap,
+        s->token_ttl_ms};
     /* clang-format on */
     r = sg_store_eval(s, SG_SCRIPT_REFRESH, 7, (int)SG_ARRAY_LEN(argv), argv,
                       NULL);
@@ -223,7 +222,7 @@ static bool parse_auth_reply(const redisReply *r, enum sg_auth_op op,
 /* The keys of one authenticated call, as prelude.lua lays them out. */
 struct auth_keys {
     char session[SG_KEY_MAX], revoked[SG_KEY_MAX], zset[SG_KEY_MAX];
-    char user[SG_KEY_MAX], spfx[SG_KEY_MAX], stream[SG_KEY_MAX];
+    char user[SG_KEY_MAX], spfx[SG_KEY_MAX];
     const char *limit;
     char target_zset[SG_KEY_MAX], target_spfx[SG_KEY_MAX];
     char target_user[SG_KEY_MAX];
@@ -238,8 +237,7 @@ static int build_keys(const struct sg_config *cfg, const struct sg_auth_call *c,
         sg_key_revoked(k->revoked, p, c->uid, c->jti) ||
         sg_key_user_sessions(k->zset, p, c->uid) ||
         sg_key_user(k->user, p, c->uid) ||
-        sg_key_session_prefix(k->spfx, p, c->uid) ||
-        sg_key_revocations(k->stream, p))
+        sg_key_session_prefix(k->spfx, p, c->uid))
         return SG_EINVAL;
     k->limit = c->limit_key ? c->limit_key : k->user;
     if (c->target_uid &&
@@ -254,7 +252,7 @@ int sg_store_auth(struct sg_store *s, enum sg_auth_op op,
                   struct sg_auth_call *c)
 {
     struct auth_keys k;
-    char now[24], idle[24], limit[24], window[24], ttl[24], extra[24];
+    char now[24], idle[24], limit[24], window[24], extra[24];
     char member[SG_MEMBER_MAX];
     const char *argv[20]; /* 8 keys and 10 arguments at most */
     int argc = 0, nkeys = 6;
@@ -266,14 +264,14 @@ int sg_store_auth(struct sg_store *s, enum sg_auth_op op,
         return SG_OK;
     }
     I64(now, c->now), I64(idle, c->idle_ms), I64(limit, c->limit);
-    I64(window, c->window_ms), I64(ttl, s->cfg->access_token_ttl * 1000);
+    I64(window, c->window_ms);
     /* a unique entry in the window log, only read when there is a limit */
     member[0] = '\0';
     if (c->limit)
         sg_store_member(s, c->now, member);
     argv[argc++] = k.session, argv[argc++] = k.revoked;
     argv[argc++] = k.zset, argv[argc++] = k.user, argv[argc++] = k.limit;
-    argv[argc++] = k.stream;
+    argv[argc++] = s->revocations;
     if (c->target_uid) {
         argv[argc++] = k.target_zset, argv[argc++] = k.target_user;
         nkeys += 2;
@@ -281,7 +279,7 @@ int sg_store_auth(struct sg_store *s, enum sg_auth_op op,
     argv[argc++] = now, argv[argc++] = idle, argv[argc++] = k.spfx;
     argv[argc++] = c->sid, argv[argc++] = limit, argv[argc++] = window;
     argv[argc++] = member, argv[argc++] = c->forbidden ? "1" : "0";
-    argv[argc++] = ttl;
+    argv[argc++] = s->token_ttl_ms;
     if (c->target_uid)
         argv[argc++] = k.target_spfx;
     else if (op == SG_OP_SESSION_END)
@@ -306,8 +304,8 @@ int sg_store_touch(struct sg_store *s, const struct sg_touch *t, int n,
                    int64_t now, int *ended)
 {
     const char *prefix = s->cfg->key_prefix;
-    static char keys[2 * SG_TOUCH_MAX + 1][SG_KEY_MAX]; /* one per worker */
-    char nums[3 + 2 * SG_TOUCH_MAX][SG_I64_STR_MAX];
+    static char keys[2 * SG_TOUCH_MAX][SG_KEY_MAX]; /* one per worker */
+    char nums[2 + 2 * SG_TOUCH_MAX][SG_I64_STR_MAX];
     const char *argv[SG_SCRIPT_ARGS_MAX];
     int nk = 0, argc, rc;
     long long e = 0;
@@ -316,24 +314,22 @@ int sg_store_touch(struct sg_store *s, const struct sg_touch *t, int n,
     *ended = 0;
     if (n <= 0 || n > SG_TOUCH_MAX)
         return n == 0 ? SG_OK : SG_EINVAL;
-    if (sg_key_revocations(keys[0], prefix))
-        return SG_EINVAL;
-    argv[nk++] = keys[0];
+    argv[nk++] = s->revocations;
     for (int i = 0; i < n; i++) {
-        if (sg_key_session(keys[nk], prefix, t[i].uid, t[i].sid) ||
-            sg_key_user_sessions(keys[nk + 1], prefix, t[i].uid))
+        char *ks = keys[2 * i], *ku = keys[2 * i + 1];
+        if (sg_key_session(ks, prefix, t[i].uid, t[i].sid) ||
+            sg_key_user_sessions(ku, prefix, t[i].uid))
             return SG_EINVAL;
-        argv[nk] = keys[nk], argv[nk + 1] = keys[nk + 1];
-        nk += 2;
+        argv[nk++] = ks, argv[nk++] = ku;
     }
     argc = nk;
     I64(nums[0], now), I64(nums[1], s->cfg->session_idle_timeout * 1000);
-    I64(nums[2], s->cfg->access_token_ttl * 1000);
-    argv[argc++] = nums[0], argv[argc++] = nums[1], argv[argc++] = nums[2];
+    argv[argc++] = nums[0], argv[argc++] = nums[1];
+    argv[argc++] = s->token_ttl_ms;
     for (int i = 0; i < n; i++) {
-        I64(nums[3 + 2 * i], t[i].count), I64(nums[4 + 2 * i], t[i].last_ms);
+        I64(nums[2 + 2 * i], t[i].count), I64(nums[3 + 2 * i], t[i].last_ms);
         argv[argc++] = t[i].sid;
-        argv[argc++] = nums[3 + 2 * i], argv[argc++] = nums[4 + 2 * i];
+        argv[argc++] = nums[2 + 2 * i], argv[argc++] = nums[3 + 2 * i];
     }
     if (!(r = sg_store_eval(s, SG_SCRIPT_TOUCH, nk, argc, argv, NULL)))
         return SG_ESTORE;
