@@ -10,13 +10,13 @@
  *   P{u:ID}:s:SID:rt        set: hashes of the session's rotated refresh
  *                           tokens, for reuse detection
  *   P{u:ID}:rv:JTI          string: a revoked access token, until its exp
- *   P{u:ID}:rl:POLICY       zset: rate-limit window of a per-user policy
+ *   P{u:ID}:rl:user         string: ratelimit_user's counter (counter.lua)
  *   P{u:ID}:addrs           zset: addresses (IPv6 as its block) the user
  *                           signed in from -> when (ms); 30 days each
  *   Pemail:EMAIL            string: lowercased email -> user id
  *   Pusers                  set: every user id (for the operator CLI)
  *   Prl:POLICY:ip:BUCKET    zset: rate-limit window of a client address
- *                           (IPv6 as its block)
+ *                           (IPv6 as its block); a counter for "user"
  *   Prl:POLICY:acct:SHA256  zset: ... of an account (the email's hash)
  *   Prl:POLICY:sid:SID      zset: ... of a session
  *   Pready:RANDOM           string: /ready probe, 10 s TTL

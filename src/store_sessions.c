@@ -253,8 +253,7 @@ int sg_store_auth(struct sg_store *s, enum sg_auth_op op,
 {
     struct auth_keys k;
     char now[24], idle[24], limit[24], window[24], extra[24];
-    char member[SG_MEMBER_MAX];
-    const char *argv[20]; /* 8 keys and 10 arguments at most */
+    const char *argv[19]; /* 8 keys and 9 arguments at most */
     int argc = 0, nkeys = 6;
     redisReply *r;
     bool ok;
@@ -265,10 +264,6 @@ int sg_store_auth(struct sg_store *s, enum sg_auth_op op,
     }
     I64(now, c->now), I64(idle, c->idle_ms), I64(limit, c->limit);
     I64(window, c->window_ms);
-    /* a unique entry in the window log, only read when there is a limit */
-    member[0] = '\0';
-    if (c->limit)
-        sg_store_member(s, c->now, member);
     argv[argc++] = k.session, argv[argc++] = k.revoked;
     argv[argc++] = k.zset, argv[argc++] = k.user, argv[argc++] = k.limit;
     argv[argc++] = s->revocations;
@@ -278,7 +273,7 @@ int sg_store_auth(struct sg_store *s, enum sg_auth_op op,
     }
     argv[argc++] = now, argv[argc++] = idle, argv[argc++] = k.spfx;
     argv[argc++] = c->sid, argv[argc++] = limit, argv[argc++] = window;
-    argv[argc++] = member, argv[argc++] = c->forbidden ? "1" : "0";
+    argv[argc++] = c->forbidden ? "1" : "0";
     argv[argc++] = s->token_ttl_ms;
     if (c->target_uid)
         argv[argc++] = k.target_spfx;

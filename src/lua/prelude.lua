@@ -6,12 +6,11 @@
 -- KEYS[2] revoked-jti key     ARGV[2] idle timeout (ms)
 -- KEYS[3] user's session zset ARGV[3] session key prefix "P{u:ID}:s:"
 -- KEYS[4] user hash           ARGV[4] session id of the token
--- KEYS[5] rate-limit key      ARGV[5] limit (0: none) ARGV[6] window (ms)
--- KEYS[6] revocation stream   ARGV[7] unique member for the window log
---                             ARGV[8] "1" when the route needs a role the
+-- KEYS[5] rate-limit counter  ARGV[5] limit (0: none) ARGV[6] window (ms)
+-- KEYS[6] revocation stream   ARGV[7] "1" when the route needs a role the
 --                                     token lacks (answered after auth)
---                             ARGV[9] access token lifetime (ms)
--- Route scripts use KEYS[7..] and ARGV[10..].
+--                             ARGV[8] access token lifetime (ms)
+-- Route scripts use KEYS[7..] and ARGV[9..].
 --
 -- Replies start with a status (1 ok, 0 unauthorized, -1 rate limited,
 -- -2 forbidden, -3 not found), then the rate limit's remaining count and
@@ -24,16 +23,16 @@ local now = tonumber(ARGV[1])
 local function end_session(prefix, sid, zset)
   redis.call('DEL', prefix .. sid, prefix .. sid .. ':rt')
   redis.call('ZREM', zset or KEYS[3], sid)
-  publish_end(KEYS[6], now, tonumber(ARGV[9]), sid)
+  publish_end(KEYS[6], now, tonumber(ARGV[8]), sid)
 end
 
--- The route's window (window() is window.lua's, prepended to this file).
+-- The user's limit (counter() is counter.lua's, prepended to this file).
 -- Returns allowed, remaining, reset.
 local function rate_limit()
   local limit = tonumber(ARGV[5])
   if limit == 0 then return true, -1, 0 end
   local allowed, remaining, reset =
-    window(KEYS[5], now, limit, tonumber(ARGV[6]), 'hit', ARGV[7])
+    counter(KEYS[5], now, limit, tonumber(ARGV[6]), 1)
   return allowed == 1, remaining, reset
 end
 
@@ -95,5 +94,5 @@ if ARGV[4] ~= '' then
   ok, RL_REMAINING, RL_RESET = rate_limit()
   if not ok then return {-1, RL_REMAINING, RL_RESET} end
   touch(exp, count)
-  if ARGV[8] == '1' then return {-2, RL_REMAINING, RL_RESET} end
+  if ARGV[7] == '1' then return {-2, RL_REMAINING, RL_RESET} end
 end

@@ -309,8 +309,15 @@ for _, k in ipairs(redis.call("KEYS", P .. "*")) do
           end
         end
       end
-    elseif rest == "addrs" or rest == "rl:user" then
+    elseif rest == "addrs" then
       if is(k, "zset") then expires(k) end
+    elseif rest == "rl:user" then
+      if is(k, "string") then
+        expires(k)
+        if not string.match(redis.call("GET", k), "^%d+ %d+ %d+$") then
+          say(k .. " is no START PREV CUR counter")
+        end
+      end
     else
       local sid = string.match(rest, "^s:(%x+)$")
       local rsid = string.match(rest, "^s:(%x+):rt$")

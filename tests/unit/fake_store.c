@@ -190,6 +190,60 @@ struct window_answer fake_window(struct sg_store *s, const char *key,
     return a;
 }
 
+/* ---- counter.lua ------------------------------------------------------- */
+
+struct window_answer fake_counter(struct sg_store *s, const char *key,
+                                  int64_t now, int limit, int64_t length,
+                                  int n)
+{
+    struct fake_counter *c = NULL, *free_slot = NULL;
+    struct window_answer a;
+    double t, est, reset, target;
+
+    for (int i = 0; i < FAKE_WINDOWS && !c; i++) {
+        struct fake_counter *k = &s->counters[i];
+        if (k->key[0] && now >= k->until)
+            k->key[0] = '\0'; /* expired */
+        if (k->key[0] && !strcmp(k->key, key))
+            c = k;
+        else if (!free_slot && !k->key[0])
+            free_slot = k;
+    }
+    if (!c) {
+        if (!(c = free_slot))
+            fake_full("rate-limit counters");
+        fake_put(c->key, sizeof(c->key), key, "counter key");
+        c->start = now, c->prev = c->cur = 0;
+    } else if (now >= c->start + 2 * length) {
+        c->start = now, c->prev = c->cur = 0;
+    } else if (now >= c->start + length) {
+        c->start += length, c->prev = c->cur, c->cur = 0;
+    }
+    t = (double)(now > c->start ? now : c->start);
+#define EST(at) ((double)c->prev * ((double)(c->start + length) - (at)) / \
+                     (double)length + (double)c->cur)
+    a.allowed = EST(t) + n <= limit;
+    if (a.allowed || n > 1)
+        c->cur += n;
+    c->until = c->start + 2 * length;
+    est = EST(t);
+#undef EST
+    /* floor and ceil of non-negative values, without libm */
+    a.remaining = limit - est >= 0 ? (long long)(limit - est) : 0;
+    target = (double)(limit - a.remaining - 1);
+    if (c->cur <= target && c->prev > 0)
+        reset = (double)(c->start + length) -
+                (target - (double)c->cur) * (double)length / (double)c->prev;
+    else if (c->cur > 0)
+        reset = (double)(c->start + 2 * length) -
+                (target > 0 ? target : 0) * (double)length / (double)c->cur;
+    else
+        reset = t;
+    reset = reset > t ? reset : t;
+    a.reset = (int64_t)reset + ((double)(int64_t)reset < reset);
+    return a;
+}
+
 int sg_store_limits(struct sg_store *s, int64_t now,
                     struct sg_limit_check *checks, int n)
 {

@@ -42,6 +42,13 @@ struct fake_window {
     } e[FAKE_ENTRIES];
 };
 
+/* counter.lua's key: "START PREV CUR". */
+struct fake_counter {
+    char key[SG_KEY_MAX]; /* "" for a free slot */
+    int64_t start, until; /* until: its PX */
+    long long prev, cur;
+};
+
 struct sg_store {
     const struct sg_config *cfg;
     bool down, connected;
@@ -53,6 +60,7 @@ struct sg_store {
     } users[FAKE_USERS];
     struct fake_session sessions[FAKE_SESSIONS];
     struct fake_window windows[FAKE_WINDOWS];
+    struct fake_counter counters[FAKE_WINDOWS];
     struct {
         bool used; /* P{u:ID}:rv:JTI */
         char uid[FAKE_ID_MAX], jti[FAKE_ID_MAX];
@@ -93,6 +101,11 @@ struct window_answer {
 struct window_answer fake_window(struct sg_store *s, const char *key,
                                  int64_t now, int limit, int64_t length,
                                  enum sg_limit_mode mode, const char *m);
+
+/* counter.lua's counter(): n requests at now (one only if allowed). */
+struct window_answer fake_counter(struct sg_store *s, const char *key,
+                                  int64_t now, int limit, int64_t length,
+                                  int n);
 
 /* ZREM of member m from window key. */
 void fake_window_rem(struct sg_store *s, const char *key, const char *m);

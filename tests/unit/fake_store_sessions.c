@@ -431,7 +431,6 @@ static bool prelude(struct sg_store *s, struct sg_auth_call *c,
                     const char *user_key)
 {
     struct fake_session *ss;
-    char m[SG_MEMBER_MAX] = "";
     int64_t exp;
 
     c->remaining = -1, c->reset_ms = 0;
@@ -447,10 +446,9 @@ static bool prelude(struct sg_store *s, struct sg_auth_call *c,
         return false;
     }
     if (c->limit) {
-        struct window_answer a;
-        fake_member(s, c->now, m);
-        a = fake_window(s, c->limit_key ? c->limit_key : user_key, c->now,
-                        c->limit, c->window_ms, SG_LIMIT_HIT, m);
+        struct window_answer a =
+            fake_counter(s, c->limit_key ? c->limit_key : user_key, c->now,
+                         c->limit, c->window_ms, 1);
         c->remaining = a.remaining, c->reset_ms = a.reset;
         if (!a.allowed)
             return c->status = SG_AUTH_LIMITED, false;
