@@ -12,10 +12,11 @@
 -- the previous period's requests as spread evenly. docs/RATE_LIMITS.md
 -- says how far off that can be.
 --
--- n: requests to count. A request (n = 1) is counted only if allowed.
+-- n: requests to count, only if allowed unless always (requests already
+-- answered, as verify_mode = local's batches are).
 -- Returns allowed (1/0), remaining and reset (ms: when the estimate next
 -- drops by one, that is when the window frees a slot).
-local function counter(key, now, limit, length, n)
+local function counter(key, now, limit, length, n, always)
   local start, prev, cur
   local v = redis.pcall('GET', key)
   if type(v) == 'string' then
@@ -35,7 +36,7 @@ local function counter(key, now, limit, length, n)
     return prev * (start + length - at) / length + cur
   end
   local allowed = estimate(t) + n <= limit
-  if allowed or n > 1 then
+  if allowed or always then
     cur = cur + n
     redis.call('SET', key, string.format('%d %d %d', start, prev, cur),
                'PX', start + 2 * length - now)

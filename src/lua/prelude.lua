@@ -32,7 +32,7 @@ local function rate_limit()
   local limit = tonumber(ARGV[5])
   if limit == 0 then return true, -1, 0 end
   local allowed, remaining, reset =
-    counter(KEYS[5], now, limit, tonumber(ARGV[6]), 1)
+    counter(KEYS[5], now, limit, tonumber(ARGV[6]), 1, false)
   return allowed == 1, remaining, reset
 end
 
