@@ -82,22 +82,35 @@ static bool verify_locally(struct sg_ctx *ctx, const struct sg_request *req,
     unsigned char key[SG_REVOKE_KEY_LEN];
     const char *sid = req->claims->sid, *uid = req->claims->sub;
     int64_t now = req->now_ms;
+    long long left = -1;
 
     if (!ctx->revoke || !ctx->activity ||
         !sg_revoke_trusted(ctx->revoke, now, ctx->cfg->revocation_max_lag_ms) ||
         !sg_revoke_key(sid, strlen(sid), key))
         return false;
+    c->remaining = -1;
     if (sg_revoke_has(ctx->revoke, key, now)) {
         c->status = SG_AUTH_DENIED;
-    } else {
-        /* a full buffer is written first; if it cannot be, Redis decides */
-        if (!sg_activity_record(ctx->activity, uid, sid, now) &&
-            (sg_activity_flush(ctx->activity, ctx->store, now) != SG_OK ||
-             !sg_activity_record(ctx->activity, uid, sid, now)))
-            return false;
-        c->status = SG_AUTH_OK;
+        return true;
     }
-    c->remaining = -1;
+    /* the limit as this worker knows it (activity.h): refused requests
+     * are not counted, as in the script */
+    if (c->limit_key) {
+        sg_activity_quota(ctx->activity, c->limit_key, c->limit, c->window_ms,
+                          now, &left, &c->reset_ms);
+        if (left <= 0) {
+            c->status = SG_AUTH_LIMITED, c->remaining = 0;
+            return true;
+        }
+    }
+    /* a full buffer is written first; if it cannot be, Redis decides */
+    if (!sg_activity_record(ctx->activity, uid, sid, c->limit_key, now) &&
+        (sg_activity_flush(ctx->activity, ctx->store, now) != SG_OK ||
+         !sg_activity_record(ctx->activity, uid, sid, c->limit_key, now)))
+        return false;
+    c->status = SG_AUTH_OK;
+    if (c->limit_key)
+        c->remaining = left - 1;
     return true;
 }
 

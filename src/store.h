@@ -267,15 +267,21 @@ SG_MUST_CHECK int sg_store_operator(struct sg_store *s, enum sg_auth_op op,
 
 struct sg_touch {
     const char *uid, *sid; /* the token's (checked hex) */
+    const char *limit_key; /* ratelimit_user's counter, NULL: no limit */
     long long count;       /* requests since the last flush */
     int64_t last_ms;       /* the last of them */
+    /* out, with a limit_key: the counter once the requests are added */
+    long long remaining;
+    int64_t reset_ms;
 };
 
 /* Give n (at most SG_TOUCH_MAX) sessions their requests in one round
- * trip (touch.lua); a session found idled out is ended and published.
+ * trip (touch.lua): the session's last access and count, and the count of
+ * its ratelimit_user counter (cfg's limit and window), whose remaining and
+ * reset come back in t. A session found idled out is ended and published.
  * *ended gets how many. SG_OK or SG_ESTORE. */
-SG_MUST_CHECK int sg_store_touch(struct sg_store *s, const struct sg_touch *t,
-                                 int n, int64_t now, int *ended);
+SG_MUST_CHECK int sg_store_touch(struct sg_store *s, struct sg_touch *t, int n,
+                                 int64_t now, int *ended);
 
 /* ---- the revocation stream (store_revoke.c) ---------------------------- */
 

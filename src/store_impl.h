@@ -56,9 +56,9 @@ redisReply *sg_store_argv(struct sg_store *s, int argc, const char **argv,
 /* Record a transport failure: log it, drop the connection, back off. */
 void sg_store_fail(struct sg_store *s, const char *what);
 
-/* Keys and arguments of one script call, at most (touch: 4 + 5 a
+/* Keys and arguments of one script call, at most (touch: 6 + 6 a
  * session, SG_TOUCH_MAX sessions). */
-#define SG_SCRIPT_ARGS_MAX (4 + 5 * SG_TOUCH_MAX)
+#define SG_SCRIPT_ARGS_MAX (6 + 6 * SG_TOUCH_MAX)
 
 /* Run a script by EVALSHA, falling back to EVAL when Redis answers
  * NOSCRIPT (after a restart or SCRIPT FLUSH). argv holds the nkeys keys

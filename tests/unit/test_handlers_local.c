@@ -14,6 +14,81 @@
 
 #define PW "correct horse battery"
 
+static const char *hdr(struct harness *h, const char *name)
+{
+    const char *v = harness_header(h, name);
+    return v ? v : "(none)";
+}
+
+/* ratelimit_user in local mode: each worker counts against what its last
+ * flush learned; the flush counts every answered request. */
+static void local_limit(void)
+{
+    struct harness *h = harness_new("verify_mode = local\n");
+    struct sg_revoke *table = sg_revoke_map(1024);
+    struct sg_activity *w1 = sg_activity_new(), *w2 = sg_activity_new();
+    struct tokens a;
+    unsigned long calls;
+    char want[32];
+
+    if (!TAP_OK(h && table && w1 && w2, "limit: harness"))
+        return;
+    h->cfg->ratelimit_user.limit = 5; /* 5/5m: the token outlives 2 windows */
+    h->cfg->ratelimit_user.window_ms = 300 * 1000;
+    h->ctx->revoke = table, h->ctx->activity = w1;
+    TAP_IS_INT(harness_register(h, "lim@example.com", PW, NULL), 201,
+               "limit: register");
+    TAP_IS_INT(harness_signin(h, "lim@example.com", PW, &a), 200,
+               "limit: sign in");
+    sg_revoke_heartbeat(table, h->now);
+    calls = fake_store_calls(h->store);
+    for (int i = 0; i < 5; i++) {
+        snprintf(want, sizeof(want), "%d", 4 - i);
+        TAP_IS_INT(harness_call(h, "GET", "/auth/verify", a.access, NULL),
+                   200, "limit: a local verify");
+        TAP_IS_STR(hdr(h, "X-RateLimit-Limit"), "5", "... its limit");
+        TAP_IS_STR(hdr(h, "X-RateLimit-Remaining"), want, "... remaining");
+    }
+    TAP_IS_INT(harness_call(h, "GET", "/auth/verify", a.access, NULL), 429,
+               "limit: the sixth, refused by the worker");
+    TAP_IS_STR(harness_code(h), "RATE_LIMITED", "... RATE_LIMITED");
+    TAP_IS_STR(hdr(h, "X-RateLimit-Remaining"), "0", "... none left");
+    TAP_IS_STR(hdr(h, "Retry-After"), "300",
+               "... a window, before any flush");
+    TAP_IS_INT((int)(fake_store_calls(h->store) - calls), 0,
+               "limit: no store call");
+
+    TAP_IS_INT(sg_activity_flush(w1, h->store, h->now), SG_OK, "flush");
+    TAP_IS_INT(harness_call(h, "GET", "/auth/verify", a.access, NULL), 429,
+               "limit: still refused once the counter answered");
+    TAP_IS_STR(hdr(h, "Retry-After"), "360",
+               "... until the counter frees a slot (docs/RATE_LIMITS.md)");
+
+    /* another worker of the host knows nothing yet: the overshoot */
+    h->ctx->activity = w2;
+    TAP_IS_INT(harness_call(h, "GET", "/auth/verify", a.access, NULL), 200,
+               "limit: another worker, before its first flush: 200");
+    TAP_IS_INT(sg_activity_flush(w2, h->store, h->now), SG_OK,
+               "its flush counts it all the same");
+    TAP_IS_INT(harness_call(h, "GET", "/auth/verify", a.access, NULL), 429,
+               "... and the worker refuses from then on");
+
+    h->now += 2 * 300 * 1000; /* both windows pass */
+    sg_revoke_heartbeat(table, h->now);
+    h->ctx->activity = w1;
+    TAP_IS_INT(harness_call(h, "GET", "/auth/verify", a.access, NULL), 200,
+               "limit: two windows later, 200 again");
+    TAP_IS_INT(sg_activity_flush(w1, h->store, h->now), SG_OK, "flush");
+    TAP_IS_INT(harness_call(h, "GET", "/auth/verify", a.access, NULL), 200,
+               "limit: the counter started afresh");
+    TAP_IS_STR(hdr(h, "X-RateLimit-Remaining"), "3", "... 2 counted");
+
+    sg_activity_free(w1), sg_activity_free(w2);
+    h->ctx->activity = NULL, h->ctx->revoke = NULL;
+    sg_revoke_unmap(table);
+    harness_free(h);
+}
+
 int main(void)
 {
     struct harness *h = harness_new("verify_mode = local\n");
@@ -81,5 +156,6 @@ int main(void)
     h->ctx->revoke = NULL;
     sg_revoke_unmap(table);
     harness_free(h);
+    local_limit();
     return tap_done();
 }
