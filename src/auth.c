@@ -89,9 +89,14 @@ static bool verify_locally(struct sg_ctx *ctx, const struct sg_request *req,
         !sg_revoke_key(sid, strlen(sid), key))
         return false;
     c->remaining = -1;
-    if (sg_revoke_has(ctx->revoke, key, now)) {
+    switch (sg_revoke_has(ctx->revoke, key, now)) {
+    case 1:
         c->status = SG_AUTH_DENIED;
         return true;
+    case -1:
+        return false; /* a slot a dead writer left: Redis decides */
+    default:
+        break;
     }
     /* the limit as this worker knows it (activity.h): refused requests
      * are not counted, as in the script */

@@ -318,6 +318,7 @@ static void reader_main(struct master *m)
     struct timespec pause = {0, 100 * 1000 * 1000};
     struct sg_store *store;
     char err[512];
+    size_t fixed;
 
     install_worker_signals(false);
     sigprocmask(SIG_SETMASK, &m->orig_mask, NULL);
@@ -332,6 +333,13 @@ static void reader_main(struct master *m)
         exit(1);
     }
     f.lifetime_ms = cfg.access_token_ttl * 1000;
+    /* the one writer: slots its predecessor died writing are free again
+     * (the master respawns a reader only once the last one is reaped) */
+    fixed = sg_revoke_repair(m->table);
+    if (fixed)
+        sg_log_warn("revocation reader: %zu slot(s) left half written by "
+                    "the reader before: freed",
+                    fixed);
     sg_log_info("revocation reader %ld: following the stream", (long)getpid());
     while (!stop_flag)
         if (sg_store_revoke_follow(store, &f, m->table, READER_BLOCK_MS,

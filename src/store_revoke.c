@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
 #include "crypto.h"
 #include "keys.h"
 #include "log.h"
@@ -154,13 +155,19 @@ static int check_stream(struct sg_store *s, struct sg_revoke_follow *f,
     return SG_OK;
 }
 
+/* Entries an XREAD asks for at most. */
+#define READ_COUNT 1000
+#define READ_COUNT_STR "1000"
+
 int sg_store_revoke_follow(struct sg_store *s, struct sg_revoke_follow *f,
                            struct sg_revoke *t, int block_ms, int64_t now_ms)
 {
     char epoch_key[SG_KEY_MAX], block[24];
+    int64_t sent;
+    bool more;
     const char *stream = s->revocations;
-    const char *argv[] = {"XREAD", "COUNT",   "1000", "BLOCK",
-                          block,   "STREAMS", stream, NULL};
+    const char *argv[] = {"XREAD", "COUNT",   READ_COUNT_STR, "BLOCK",
+                          block,   "STREAMS", stream,         NULL};
     redisReply *r;
     int rc;
 
@@ -175,15 +182,22 @@ int sg_store_revoke_follow(struct sg_store *s, struct sg_revoke_follow *f,
     }
     sg_i64_str(block, block_ms);
     argv[7] = f->last_id[0] ? f->last_id : "0-0";
+    sent = sg_monotonic_ms();
     if (!(r = sg_store_argv(s, 8, argv, NULL)))
         return SG_ESTORE;
     rc = r->type == REDIS_REPLY_ERROR ? SG_ESTORE
                                       : sg_store_revoke_apply(t, r, f, now_ms);
+    /* a whole batch: more may wait, so nothing is proven yet */
+    more = rc == SG_OK && r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+           r->element[0]->element[1]->elements >= READ_COUNT;
     freeReplyObject(r);
     if (rc != SG_OK) {
         sg_store_disconnect(s); /* an answer that makes no sense */
         return rc;
     }
-    sg_revoke_heartbeat(t, now_ms);
+    /* current as of the answer, not of the question: an XREAD that
+     * blocked its whole time proves nothing came meanwhile */
+    if (!more)
+        sg_revoke_heartbeat(t, now_ms + (sg_monotonic_ms() - sent));
     return SG_OK;
 }
