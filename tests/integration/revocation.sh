@@ -32,7 +32,9 @@
 #       (the least the config takes; 1s is refused), then its readers
 #       stopped (SIGSTOP): sessions signed out on A meanwhile are refused
 #       by B within the bound (it cannot prove its table current, so it
-#       asks Redis); after SIGCONT they stay refused.
+#       asks Redis); after SIGCONT they stay refused. Before the stop, a
+#       healthy idle reader must keep B answering from its table most of
+#       the time at that lag.
 #   test_redis_restart_without_persistence  Redis restarted empty: the
 #       stream's epoch changes, and a token whose session Redis lost is
 #       refused by B within the bound and stays refused (B must distrust
@@ -327,7 +329,7 @@ test_redis_restart_with_persistence() {
 }
 
 test_reader_behind() {
-    local old new t i ok=0
+    local old new t i local_n=0 redis_n=0 probes=30 ok=0
     # B at the shortest lag: a reload rolls its workers and readers
     use_b
     old=$(b_readers | tr '\n' ' ')
@@ -345,6 +347,22 @@ ${B_CONF//revocation_max_lag = ${REV_MAX_LAG}s/revocation_max_lag = ${REV_SHORT_
     for t in "${TOKENS[@]}"; do
         sg_poll "$REV_BOUND" b_accepts "$t" || { fail "B does not accept a live session: $SG_STATUS $SG_BODY"; return; }
     done
+
+    # A healthy reader following an idle stream proves the table current
+    # once per XREAD BLOCK (1 s): at the least lag the config takes, B
+    # should answer from its table nearly always. (A heartbeat stamped
+    # with the time the blocking XREAD was sent is 1 to 2 s old on an idle
+    # stream: under a 2 s lag B would verify through Redis most of the
+    # time.) Sampled every 0.1 s over about three of the reader's cycles.
+    for ((i = 0; i < probes; i++)); do
+        b_verify "${TOKENS[5]}"
+        [ "$SG_STATUS" = 200 ] && [ "$B_VIA" = table ] && local_n=$((local_n + 1))
+        [ "$SG_STATUS" = 200 ] && [ "$B_VIA" = redis ] && redis_n=$((redis_n + 1))
+        sleep 0.1
+    done
+    echo "# idle, healthy readers, lag ${REV_SHORT_LAG_MS}ms: $local_n of $probes verifies from B's table, $redis_n through Redis"
+    assertTrue "B answers from its table at most times with a healthy reader ($local_n of $probes; $redis_n through Redis)" \
+        "[ $local_n -ge $((probes / 2)) ]"
 
     stop_readers || { fail "no revocation reader found on B"; return; }
     for ((i = 0; i < 5; i++)); do
