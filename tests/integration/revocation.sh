@@ -10,9 +10,9 @@
 # A on nginx (sessiongate standalone) and B on lighttpd (sessiongate
 # spawned by lighttpd), B pointed at A's Redis socket and A's jwt.secret
 # (B's own redis-server runs unused). Sessions are created and ended on A;
-# B's answers to GET /auth/verify are what is judged. B's answer says
-# where it came from: a roundtrip verify carries the X-RateLimit-* headers
-# its Lua script counted, one answered from the host's table carries none.
+# B's answers to GET /auth/verify are what is judged. Whether B answers
+# from its table or through Redis, its GET /ready says
+# (checks.revocations: "current" or "behind").
 #
 #   test_revocation_latency     REV_COUNT (default 1000) sessions, each
 #       accepted by B, signed out on A, then asked of B back to back until
@@ -148,14 +148,18 @@ cont_readers() {
     REV_STOPPED=
 }
 
-# b_verify TOKEN: B's GET /auth/verify (SG_STATUS, SG_HDRS); B_VIA is
-# "table" or "redis" (a roundtrip answer carries X-RateLimit-Limit).
+# b_verify TOKEN: B's GET /auth/verify (SG_STATUS, SG_BODY); B_VIA is
+# "table" or "redis": what B's GET /ready said of its table right after.
 B_VIA=
 b_verify() {
+    local st body
     use_b
     api_auth "$1" GET /auth/verify
-    B_VIA=table
-    [ -n "$(sg_hdr X-RateLimit-Limit)" ] && B_VIA=redis
+    st=$SG_STATUS body=$SG_BODY
+    sg_req GET /ready
+    B_VIA=redis
+    [ "$(sg_json .data.checks.revocations)" = current ] && B_VIA=table
+    SG_STATUS=$st SG_BODY=$body
     return 0
 }
 b_accepts() { b_verify "$1"; [ "$SG_STATUS" = 200 ]; }
@@ -277,8 +281,10 @@ test_revocation_latency() {
     else
         verdict="MISSES"
     fi
+    use_b
+    sg_req GET /ready
     echo "# revocation latency p99 ${p99:-?} ms: $verdict the ${REV_TARGET_P99_MS} ms target" \
-        "(refused from B's table: $(field by_table "$result"), through Redis: $(field by_redis "$result"))"
+        "(B's table after the run: $(sg_json .data.checks.revocations))"
     if [ "${SG_STRICT_LATENCY:-0}" = 1 ]; then
         assertEquals "p99 ${p99:-?} ms within the ${REV_TARGET_P99_MS} ms target (SG_STRICT_LATENCY=1)" meets "$verdict"
     fi

@@ -131,7 +131,13 @@ int main(void)
                "an ended session's token: 401 from the table");
     TAP_IS_STR(harness_code(h), "UNAUTHORIZED", "... UNAUTHORIZED");
 
+    TAP_IS_INT(harness_call(h, "GET", "/ready", NULL, NULL), 200, "/ready");
+    TAP_IS_STR(harness_str(h, "data.checks.revocations"), "current",
+               "... says the table is current");
     h->now += 4000; /* past revocation_max_lag (3s) since the heartbeat */
+    harness_call(h, "GET", "/ready", NULL, NULL);
+    TAP_IS_STR(harness_str(h, "data.checks.revocations"), "behind",
+               "/ready: the table is behind");
     calls = fake_store_calls(h->store);
     TAP_IS_INT(harness_call(h, "GET", "/auth/verify", a.access, NULL), 200,
                "stale table: verify asks the store");
