@@ -502,10 +502,15 @@ int sg_server_run(struct sg_server *srv)
 {
     int rc;
 
-    if (srv->workers > 0)
+    if (srv->workers > 0) {
         rc = run_master(srv);
-    else
+    } else {
+        if (srv->cfg->verify_mode == SG_VERIFY_LOCAL)
+            sg_log_warn("verify_mode = local needs workers >= 1 (a master "
+                        "to run the revocation reader): verifying in "
+                        "roundtrip mode");
         rc = serve_in_process(srv);
+    }
     if (srv->unix_path)
         unlink(srv->unix_path);
     sg_config_free(srv->cfg);
