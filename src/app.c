@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "activity.h"
 #include "app.h"
 #include "auth.h"
 #include "cookie.h"
@@ -244,6 +245,20 @@ static void authorize(struct sg_ctx *ctx, struct sg_request *req,
     }
     run_route(ctx, route, req, res);
     redirect_to_signin(ctx, req, res);
+}
+
+int64_t sg_app_next_tick(const struct sg_ctx *ctx, int64_t now_ms)
+{
+    return sg_activity_due(ctx->activity, now_ms, ctx->cfg->activity_flush_ms);
+}
+
+void sg_app_tick(struct sg_ctx *ctx, int64_t now_ms)
+{
+    if (sg_app_next_tick(ctx, now_ms) == 0 &&
+        sg_activity_flush(ctx->activity, ctx->store, now_ms) != SG_OK)
+        sg_log_warn("activity: cannot write %s behind; kept for the next "
+                    "try",
+                    "requests");
 }
 
 void sg_app_handle(struct sg_ctx *ctx, struct sg_request *req,

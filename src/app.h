@@ -12,6 +12,12 @@
 #include "request.h"
 #include "response.h"
 
+/* Work a worker does between requests (verify_mode = local: the activity
+ * written behind), when it is due; and how long until it is (-1: none
+ * pending). */
+void sg_app_tick(struct sg_ctx *ctx, int64_t now_ms);
+int64_t sg_app_next_tick(const struct sg_ctx *ctx, int64_t now_ms);
+
 void sg_app_handle(struct sg_ctx *ctx, struct sg_request *req,
                    struct sg_response *res);
 

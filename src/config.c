@@ -96,6 +96,11 @@ static const struct word log_levels[] = {
     {"debug", SG_LOG_DEBUG},
     {NULL, 0},
 };
+static const struct word verify_modes[] = {
+    {"roundtrip", SG_VERIFY_ROUNDTRIP},
+    {"local", SG_VERIFY_LOCAL},
+    {NULL, 0},
+};
 static const struct word store_error_policies[] = {
     {"fail_closed", SG_FAIL_CLOSED},
     {"verify_signature_only", SG_VERIFY_SIGNATURE_ONLY},
@@ -171,6 +176,12 @@ static const struct option options[] = {
     MILLIS("redis_timeout", redis_timeout_ms, "1s", 10, 60 * SEC),
     STR("key_prefix", key_prefix, "sg:", check_key_prefix),
     ENUM("on_store_error", on_store_error, "fail_closed", store_error_policies),
+    /* verify_mode = local: the host's revocation table (issue 17) */
+    ENUM("verify_mode", verify_mode, "roundtrip", verify_modes),
+    INT("revocation_table_slots", revocation_table_slots, "131072", 1024,
+        1 << 24),
+    MILLIS("revocation_max_lag", revocation_max_lag_ms, "3s", 1100, MINUTE),
+    MILLIS("activity_flush", activity_flush_ms, "1s", 100, MINUTE),
     /* tokens */
     STR_OF("jwt_algorithm", jwt_algorithm, "HS256", jwt_algorithms),
     OPT_STR("jwt_secret_file", jwt_secret_file,

@@ -19,6 +19,7 @@
 enum sg_log_level { SG_LOG_ERROR, SG_LOG_WARN, SG_LOG_INFO, SG_LOG_DEBUG };
 
 enum sg_store_error_policy { SG_FAIL_CLOSED, SG_VERIFY_SIGNATURE_ONLY };
+enum sg_verify_mode { SG_VERIFY_ROUNDTRIP, SG_VERIFY_LOCAL };
 
 /* What a rate-limit policy counts per: the client IP, the account (email)
  * named in the request, the session, or the authenticated user. */
@@ -57,6 +58,12 @@ struct sg_config {
     int64_t redis_timeout_ms;
     char *key_prefix;
     enum sg_store_error_policy on_store_error;
+
+    /* verify_mode = local (issue 17: in progress, roundtrip by default) */
+    enum sg_verify_mode verify_mode;
+    int revocation_table_slots;
+    int64_t revocation_max_lag_ms;
+    int64_t activity_flush_ms;
 
     /* tokens (durations in seconds) */
     char *jwt_algorithm;        /* "HS256", "RS256" or "ES256" */

@@ -27,6 +27,9 @@ struct sg_ctx {
     struct sg_email *email;
     struct sg_proxies *proxies; /* trusted_proxies, or NULL */
     bool degraded; /* answering verify from signatures alone (see auth.c) */
+    const struct sg_revoke *revoke; /* verify_mode = local: the host's
+                                     * table (server.c), else NULL */
+    struct sg_activity *activity;   /* with revoke: written behind */
 };
 
 /* Build a context for cfg (borrowed, must outlive it). Does not connect
@@ -47,6 +50,5 @@ const char *sg_client_ip(struct sg_ctx *ctx, struct sg_request *req);
 /* The request's client IP as rate limits and known addresses count it:
  * an IPv6 address as its ipv6_prefix block (see client.h). */
 const char *sg_client_bucket(struct sg_ctx *ctx, struct sg_request *req);
-
 
 #endif

@@ -7,6 +7,7 @@
  * full memory as well as for a dead server.
  */
 #include "handlers.h"
+#include "revoke.h"
 
 int sg_handle_health(struct sg_ctx *ctx, struct sg_request *req,
                      struct sg_response *res, struct sg_auth_call *call)
@@ -19,7 +20,8 @@ int sg_handle_health(struct sg_ctx *ctx, struct sg_request *req,
     return sg_response_ok(res, 200, data);
 }
 
-static json_object *ready_data(const char *status, const char *redis)
+static json_object *ready_data(struct sg_ctx *ctx, struct sg_request *req,
+                               const char *status, const char *redis)
 {
     json_object *data = json_object_new_object();
     json_object *checks = json_object_new_object();
@@ -30,6 +32,16 @@ static json_object *ready_data(const char *status, const char *redis)
         return NULL;
     }
     json_object_object_add(checks, "redis", json_object_new_string(redis));
+    /* verify_mode = local: whether this host's table of ended sessions
+     * is proven current (else verify asks Redis, as in roundtrip mode) */
+    if (ctx->revoke)
+        json_object_object_add(
+            checks, "revocations",
+            json_object_new_string(
+                sg_revoke_trusted(ctx->revoke, req->now_ms,
+                                  ctx->cfg->revocation_max_lag_ms)
+                    ? "current"
+                    : "behind"));
     json_object_object_add(data, "status", json_object_new_string(status));
     json_object_object_add(data, "checks", checks);
     return data;
@@ -42,11 +54,11 @@ int sg_handle_ready(struct sg_ctx *ctx, struct sg_request *req,
     json_object *data;
 
     if (sg_store_probe(ctx->store, &detail) == SG_OK) {
-        if (!(data = ready_data("ok", "ok")))
+        if (!(data = ready_data(ctx, req, "ok", "ok")))
             return SG_ENOMEM;
         return sg_response_ok(res, 200, data);
     }
-    if (!(data = ready_data("unavailable", detail)))
+    if (!(data = ready_data(ctx, req, "unavailable", detail)))
         return SG_ENOMEM;
     return sg_response_error(res, SG_API_STORE_UNAVAILABLE, NULL, data);
 }

@@ -70,6 +70,11 @@ int sg_key_revocations(char *out, const char *prefix)
     return KEY(out, prefix, "revocations");
 }
 
+int sg_key_revocations_epoch(char *out, const char *prefix)
+{
+    return KEY(out, prefix, "revocations:epoch");
+}
+
 int sg_key_known_addrs(char *out, const char *prefix, const char *uid)
 {
     return KEY(out, prefix, "{u:", uid, "}:addrs");

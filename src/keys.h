@@ -22,6 +22,8 @@
  *   Pready:RANDOM           string: /ready probe, 10 s TTL
  *   Prevocations            stream: sessions ended (revoke.lua), trimmed
  *                           to one access token lifetime
+ *   Prevocations:epoch      string: random, set once (SET NX): a new
+ *                           value means Redis lost its data
  *
  * Only the user record, the email index and the user set live forever;
  * everything else carries a TTL. docs/REDIS.md explains each key.
@@ -48,6 +50,7 @@ int sg_key_revoked(char *out, const char *prefix, const char *uid,
 int sg_key_email(char *out, const char *prefix, const char *email_lower);
 int sg_key_users(char *out, const char *prefix);
 int sg_key_revocations(char *out, const char *prefix);
+int sg_key_revocations_epoch(char *out, const char *prefix);
 int sg_key_known_addrs(char *out, const char *prefix, const char *uid);
 /* Rate-limit windows: per client address bucket, per account (the
  * SHA-256 hex of its email: an address of any shape makes a short, safe

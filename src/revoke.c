@@ -6,6 +6,12 @@
  * they differ or are odd. All shared fields are C11 atomics (relaxed
  * inside the lock), so concurrent access is defined behaviour, and a
  * reader never waits on the writer for more than one slot's copy.
+ *
+ * A writer killed inside write_slot leaves its slot's sequence odd for
+ * good. Readers give up on such a slot after READ_TRIES (their caller
+ * then asks Redis), and the next writer, which is the only one, repairs
+ * every odd slot when it starts (sg_revoke_repair) and writes an odd
+ * slot as a fresh one.
  */
 #include <stdatomic.h>
 #include <string.h>
@@ -82,26 +88,33 @@ static size_t home(const struct sg_revoke *t, uint64_t k0)
     return (size_t)(k0 ^ (k0 >> 29)) & t->mask;
 }
 
-/* A stable copy of slot s. */
-static void read_slot(const struct slot *s, int64_t *until, uint64_t *k0,
+/* A write takes a few stores; a live writer is done long before this. */
+#define READ_TRIES (1 << 20)
+
+/* A stable copy of slot s, or false when none came within READ_TRIES. */
+static bool read_slot(const struct slot *s, int64_t *until, uint64_t *k0,
                       uint64_t *k1)
 {
     uint32_t before, after;
 
-    do {
+    for (long i = 0; i < READ_TRIES; i++) {
         before = atomic_load_explicit(&s->seq, memory_order_acquire);
         *until = atomic_load_explicit(&s->until_ms, memory_order_relaxed);
         *k0 = atomic_load_explicit(&s->k0, memory_order_relaxed);
         *k1 = atomic_load_explicit(&s->k1, memory_order_relaxed);
         atomic_thread_fence(memory_order_acquire);
         after = atomic_load_explicit(&s->seq, memory_order_relaxed);
-    } while ((before & 1) || before != after);
+        if (!(before & 1) && before == after)
+            return true;
+    }
+    return false;
 }
 
 static void write_slot(struct slot *s, int64_t until, uint64_t k0, uint64_t k1)
 {
     uint32_t seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
 
+    seq += seq & 1; /* left odd by a writer that died: even it up */
     atomic_store_explicit(&s->seq, seq + 1, memory_order_relaxed);
     atomic_thread_fence(memory_order_release);
     atomic_store_explicit(&s->until_ms, until, memory_order_relaxed);
@@ -122,7 +135,10 @@ bool sg_revoke_add(struct sg_revoke *t, const unsigned char *key,
     for (size_t i = 0; i < SG_REVOKE_PROBE; i++) {
         struct slot *s = &t->slots[(h + i) & t->mask];
 
-        read_slot(s, &until, &s0, &s1); /* the only writer: stable */
+        /* the only writer: a slot that is not stable was left half
+         * written by a writer that died, and is free */
+        if (!read_slot(s, &until, &s0, &s1))
+            until = 0, s0 = s1 = 0;
         if (until > now_ms && s0 == k0 && s1 == k1) {
             if (until_ms > until)
                 write_slot(s, until_ms, k0, k1);
@@ -143,8 +159,8 @@ bool sg_revoke_add(struct sg_revoke *t, const unsigned char *key,
     return true;
 }
 
-bool sg_revoke_has(const struct sg_revoke *t, const unsigned char *key,
-                   int64_t now_ms)
+int sg_revoke_has(const struct sg_revoke *t, const unsigned char *key,
+                  int64_t now_ms)
 {
     uint64_t k0, k1, s0, s1;
     int64_t until;
@@ -153,11 +169,36 @@ bool sg_revoke_has(const struct sg_revoke *t, const unsigned char *key,
     key_words(key, &k0, &k1);
     h = home(t, k0);
     for (size_t i = 0; i < SG_REVOKE_PROBE; i++) {
-        read_slot(&t->slots[(h + i) & t->mask], &until, &s0, &s1);
+        if (!read_slot(&t->slots[(h + i) & t->mask], &until, &s0, &s1))
+            return -1;
         if (until > now_ms && s0 == k0 && s1 == k1)
-            return true;
+            return 1;
     }
-    return false;
+    return 0;
+}
+
+void sg_revoke_half_write(struct sg_revoke *t, const unsigned char *key)
+{
+    uint64_t k0, k1;
+    struct slot *s;
+
+    key_words(key, &k0, &k1);
+    s = &t->slots[home(t, k0)];
+    atomic_fetch_add_explicit(&s->seq, 1, memory_order_release);
+}
+
+size_t sg_revoke_repair(struct sg_revoke *t)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i <= t->mask; i++) {
+        struct slot *s = &t->slots[i];
+        if (atomic_load_explicit(&s->seq, memory_order_relaxed) & 1) {
+            write_slot(s, 0, 0, 0);
+            n++;
+        }
+    }
+    return n;
 }
 
 void sg_revoke_heartbeat(struct sg_revoke *t, int64_t now_ms)

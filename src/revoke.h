@@ -53,9 +53,19 @@ bool sg_revoke_key(const char *sid, size_t len,
 bool sg_revoke_add(struct sg_revoke *t, const unsigned char *key,
                    int64_t until_ms, int64_t now_ms);
 
-/* Readers: key has a live entry at now_ms. */
-bool sg_revoke_has(const struct sg_revoke *t, const unsigned char *key,
-                   int64_t now_ms);
+/* Readers: 1 when key has a live entry at now_ms, 0 when it has none,
+ * -1 when a slot on its way could not be read (a writer died inside it:
+ * ask Redis instead). */
+int sg_revoke_has(const struct sg_revoke *t, const unsigned char *key,
+                  int64_t now_ms);
+
+/* Writer, when it starts: make every slot a dead writer left half written
+ * free again. Returns how many. */
+size_t sg_revoke_repair(struct sg_revoke *t);
+
+/* Fault injection for the tests: leave key's home slot as a writer
+ * killed inside its write would. */
+void sg_revoke_half_write(struct sg_revoke *t, const unsigned char *key);
 
 /* Writer: the table is current with Redis as of now_ms. */
 void sg_revoke_heartbeat(struct sg_revoke *t, int64_t now_ms);

@@ -27,9 +27,12 @@
 #include <sys/prctl.h>
 #endif
 
+#include "activity.h"
 #include "addr.h"
 #include "clock.h"
 #include "ctx.h"
+#include "revoke.h"
+#include "store.h"
 #include "log.h"
 #include "server.h"
 #include "transport.h"
@@ -265,8 +268,10 @@ static int serve_in_process(struct sg_server *srv)
 
 struct master {
     struct sg_server *srv;
-    struct slot slots[MAX_WORKERS];
-    int n;
+    struct slot slots[MAX_WORKERS + 1]; /* and the reader, last */
+    int n;                              /* workers */
+    int total;                          /* n, plus 1 when there is a reader */
+    struct sg_revoke *table;            /* verify_mode = local, else NULL */
     unsigned gen;
     pid_t pid;
     sigset_t waited, orig_mask;
@@ -289,10 +294,59 @@ static void worker_main(struct master *m)
         sg_log_error("worker: %s", err);
         exit(1);
     }
+    ctx->revoke = m->table;
+    if (m->table && !(ctx->activity = sg_activity_new()))
+        ctx->revoke = NULL; /* no buffer: every verify asks Redis */
     end = sg_fcgi_serve(ctx, m->srv->listen_fd, &stop_flag, &reload_flag);
+    if (ctx->activity &&
+        sg_activity_flush(ctx->activity, ctx->store, sg_now_ms()) != SG_OK)
+        sg_log_warn("worker: exiting with requests not written behind");
+    sg_activity_free(ctx->activity);
     sg_ctx_free(ctx);
     sg_config_free(m->srv->cfg);
     exit(end == SG_SERVE_ERROR ? 1 : 0);
+}
+
+/* The host's revocation reader (verify_mode = local): follows the
+ * revocation stream into the shared table until told to stop. Its own
+ * store, whose command timeout outlasts a blocking read. */
+#define READER_BLOCK_MS 1000
+static void reader_main(struct master *m)
+{
+    struct sg_config cfg = *m->srv->cfg; /* borrowed pointers: not freed */
+    struct sg_revoke_follow f = {0};
+    struct timespec pause = {0, 100 * 1000 * 1000};
+    struct sg_store *store;
+    char err[512];
+    size_t fixed;
+
+    install_worker_signals(false);
+    sigprocmask(SIG_SETMASK, &m->orig_mask, NULL);
+#ifdef __linux__
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+#endif
+    if (getppid() != m->pid)
+        exit(0);
+    cfg.redis_timeout_ms += READER_BLOCK_MS;
+    if (!(store = sg_store_new(&cfg, err, sizeof(err)))) {
+        sg_log_error("revocation reader: %s", err);
+        exit(1);
+    }
+    f.lifetime_ms = cfg.access_token_ttl * 1000;
+    /* the one writer: slots its predecessor died writing are free again
+     * (the master respawns a reader only once the last one is reaped) */
+    fixed = sg_revoke_repair(m->table);
+    if (fixed)
+        sg_log_warn("revocation reader: %zu slot(s) left half written by "
+                    "the reader before: freed",
+                    fixed);
+    sg_log_info("revocation reader %ld: following the stream", (long)getpid());
+    while (!stop_flag)
+        if (sg_store_revoke_follow(store, &f, m->table, READER_BLOCK_MS,
+                                   sg_now_ms()) != SG_OK)
+            nanosleep(&pause, NULL); /* the store backs off; so do we */
+    sg_store_free(store);
+    exit(0);
 }
 
 static void spawn(struct master *m, struct slot *s)
@@ -304,6 +358,8 @@ static void spawn(struct master *m, struct slot *s)
         s->respawn_at_ms = sg_monotonic_ms() + QUICK_DEATH_MS;
         return;
     }
+    if (pid == 0 && s == &m->slots[m->n])
+        reader_main(m);
     if (pid == 0)
         worker_main(m);
     s->pid = pid;
@@ -329,7 +385,7 @@ static void reap(struct master *m)
     pid_t pid;
 
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        for (int i = 0; i < m->n; i++) {
+        for (int i = 0; i < m->total; i++) {
             struct slot *s = &m->slots[i];
             bool clean;
             if (s->pid != pid)
@@ -348,7 +404,7 @@ static void respawn_and_roll(struct master *m)
     int64_t now = sg_monotonic_ms();
     bool rolling = false;
 
-    for (int i = 0; i < m->n; i++) {
+    for (int i = 0; i < m->total; i++) {
         struct slot *s = &m->slots[i];
         if (!s->pid && now >= s->respawn_at_ms)
             spawn(m, s);
@@ -356,7 +412,7 @@ static void respawn_and_roll(struct master *m)
             rolling = true;
     }
     /* Replace one worker of an older generation at a time. */
-    for (int i = 0; i < m->n && !rolling; i++) {
+    for (int i = 0; i < m->total && !rolling; i++) {
         struct slot *s = &m->slots[i];
         if (s->pid && s->gen != m->gen) {
             s->retiring = true;
@@ -368,7 +424,7 @@ static void respawn_and_roll(struct master *m)
 
 static bool any_alive(const struct master *m)
 {
-    for (int i = 0; i < m->n; i++)
+    for (int i = 0; i < m->total; i++)
         if (m->slots[i].pid)
             return true;
     return false;
@@ -380,13 +436,13 @@ static void drain(struct master *m)
     struct timespec tick = {0, 100 * 1000 * 1000};
 
     sg_log_info("stopping: draining %d workers", m->n);
-    for (int i = 0; i < m->n; i++)
+    for (int i = 0; i < m->total; i++)
         if (m->slots[i].pid)
             kill(m->slots[i].pid, SIGTERM);
     for (reap(m); any_alive(m); reap(m)) {
         if (sg_monotonic_ms() > deadline) {
             sg_log_warn("drain timed out: killing the remaining workers");
-            for (int i = 0; i < m->n; i++)
+            for (int i = 0; i < m->total; i++)
                 if (m->slots[i].pid)
                     kill(m->slots[i].pid, SIGKILL);
             deadline = INT64_MAX;
@@ -402,7 +458,17 @@ static int run_master(struct sg_server *srv)
 
     m.srv = srv;
     m.n = srv->workers > MAX_WORKERS ? MAX_WORKERS : srv->workers;
+    m.total = m.n;
     m.pid = getpid();
+    if (srv->cfg->verify_mode == SG_VERIFY_LOCAL) {
+        /* mapped before any fork: every worker and reader shares it */
+        m.table = sg_revoke_map((size_t)srv->cfg->revocation_table_slots);
+        if (!m.table)
+            sg_log_error("verify_mode = local: cannot map the revocation "
+                         "table; verifying in roundtrip mode");
+        else
+            m.total = m.n + 1;
+    }
     sigemptyset(&m.waited);
     sigaddset(&m.waited, SIGCHLD);
     sigaddset(&m.waited, SIGTERM);
@@ -428,6 +494,7 @@ static int run_master(struct sg_server *srv)
             m.gen++;
     }
     drain(&m);
+    sg_revoke_unmap(m.table);
     return 0;
 }
 
@@ -435,10 +502,15 @@ int sg_server_run(struct sg_server *srv)
 {
     int rc;
 
-    if (srv->workers > 0)
+    if (srv->workers > 0) {
         rc = run_master(srv);
-    else
+    } else {
+        if (srv->cfg->verify_mode == SG_VERIFY_LOCAL)
+            sg_log_warn("verify_mode = local needs workers >= 1 (a master "
+                        "to run the revocation reader): verifying in "
+                        "roundtrip mode");
         rc = serve_in_process(srv);
+    }
     if (srv->unix_path)
         unlink(srv->unix_path);
     sg_config_free(srv->cfg);

@@ -44,6 +44,7 @@ static const struct {
     SCRIPT(SG_SCRIPT_REFRESH, refresh, REFRESH),
     SCRIPT(SG_SCRIPT_RATELIMIT, ratelimit, RATELIMIT),
     SCRIPT(SG_SCRIPT_SIGNIN, signin, SIGNIN),
+    SCRIPT(SG_SCRIPT_TOUCH, touch, TOUCH),
 };
 
 const char *sg_store_script_source(int id)
@@ -207,6 +208,7 @@ int sg_store_connect(struct sg_store *s)
         sg_log_info("redis %s: connected again", s->cfg->redis);
     s->backoff_ms = 0;
     s->retry_at_ms = 0;
+    s->connects++;
     return SG_OK;
 }
 

@@ -13,6 +13,7 @@
 #define SG_STORE_H
 
 #include "config.h"
+#include "revoke.h"
 
 struct sg_store;
 
@@ -259,5 +260,51 @@ SG_MUST_CHECK int sg_store_auth(struct sg_store *s, enum sg_auth_op op,
 SG_MUST_CHECK int sg_store_operator(struct sg_store *s, enum sg_auth_op op,
                                     const char *uid, const char *target_sid,
                                     int64_t now, struct sg_auth_call *c);
+
+/* ---- activity written behind (store_sessions.c) -------------------------- */
+
+#define SG_TOUCH_MAX 48 /* sessions a call */
+
+struct sg_touch {
+    const char *uid, *sid; /* the token's (checked hex) */
+    const char *limit_key; /* ratelimit_user's counter, NULL: no limit */
+    long long count;       /* requests since the last flush */
+    int64_t last_ms;       /* the last of them */
+    /* out, with a limit_key: the counter once the requests are added */
+    long long remaining;
+    int64_t reset_ms;
+};
+
+/* Give n (at most SG_TOUCH_MAX) sessions their requests in one round
+ * trip (touch.lua): the session's last access and count, and the count of
+ * its ratelimit_user counter (cfg's limit and window), whose remaining and
+ * reset come back in t. A session found idled out is ended and published.
+ * *ended gets how many. SG_OK or SG_ESTORE. */
+SG_MUST_CHECK int sg_store_touch(struct sg_store *s, struct sg_touch *t, int n,
+                                 int64_t now, int *ended);
+
+/* ---- the revocation stream (store_revoke.c) ---------------------------- */
+
+#define SG_STREAM_ID_MAX 48
+
+/* Where one reader is in the stream; zero it before the first step. */
+struct sg_revoke_follow {
+    char last_id[SG_STREAM_ID_MAX]; /* "" : from the start */
+    char epoch[33];
+    unsigned long connects; /* the store's connect count last checked */
+    int64_t lifetime_ms;    /* the access token lifetime */
+    unsigned long long applied, skipped, full;
+};
+
+/* One step of the host's revocation reader: read what the stream holds
+ * after f->last_id (waiting up to block_ms for it), add it to t and stamp
+ * t's heartbeat. The store's command timeout must exceed block_ms. After
+ * each (re)connection the stream's epoch is checked first: Redis having
+ * lost its data distrusts t for one token lifetime. SG_OK, or SG_ESTORE
+ * (nothing stamped). */
+SG_MUST_CHECK int sg_store_revoke_follow(struct sg_store *s,
+                                         struct sg_revoke_follow *f,
+                                         struct sg_revoke *t, int block_ms,
+                                         int64_t now_ms);
 
 #endif

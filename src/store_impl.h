@@ -25,6 +25,7 @@ enum sg_script_id {
     SG_SCRIPT_REFRESH,
     SG_SCRIPT_RATELIMIT,
     SG_SCRIPT_SIGNIN,
+    SG_SCRIPT_TOUCH,
     SG_SCRIPT_COUNT
 };
 
@@ -38,7 +39,8 @@ struct sg_store {
     int64_t backoff_ms;
     char nonce[17]; /* random per store: with seq, unique window entries */
     unsigned long long seq;
-    struct sg_buf cmd; /* the command being sent, as RESP */
+    struct sg_buf cmd;      /* the command being sent, as RESP */
+    unsigned long connects; /* successful connects so far */
     /* what every script that ends sessions is given, built once */
     char revocations[SG_KEY_MAX];      /* the stream's key */
     char token_ttl_ms[SG_I64_STR_MAX]; /* access_token_ttl, in ms */
@@ -54,8 +56,9 @@ redisReply *sg_store_argv(struct sg_store *s, int argc, const char **argv,
 /* Record a transport failure: log it, drop the connection, back off. */
 void sg_store_fail(struct sg_store *s, const char *what);
 
-/* Keys and arguments of one script call, at most (session_create: 33). */
-#define SG_SCRIPT_ARGS_MAX 40
+/* Keys and arguments of one script call, at most (touch: 6 + 6 a
+ * session, SG_TOUCH_MAX sessions). */
+#define SG_SCRIPT_ARGS_MAX (6 + 6 * SG_TOUCH_MAX)
 
 /* Run a script by EVALSHA, falling back to EVAL when Redis answers
  * NOSCRIPT (after a restart or SCRIPT FLUSH). argv holds the nkeys keys
@@ -68,6 +71,11 @@ redisReply *sg_store_eval(struct sg_store *s, enum sg_script_id id, int nkeys,
  * or host: "MS:NONCE:SEQ" (SG_MEMBER_MAX, store.h: never cut, so entries
  * of one millisecond never collide). */
 void sg_store_member(struct sg_store *s, int64_t now, char out[SG_MEMBER_MAX]);
+
+/* Apply an XREAD reply of the revocation stream to t,
+ * advancing f (store_revoke.c). SG_ESTORE for a reply of another shape. */
+int sg_store_revoke_apply(struct sg_revoke *t, const redisReply *r,
+                          struct sg_revoke_follow *f, int64_t now_ms);
 
 /* Copy a string reply into out[cap]; false if it is not a string or does
  * not fit. */

@@ -121,8 +121,7 @@ int sg_store_refresh(struct sg_store *s, struct sg_refresh *rf)
              : status == -1 || status == -6 ? SG_ELIMIT
              : status == -4                 ? SG_EREUSED
                                             : SG_EAUTH;
-        w = status == 1 || status == 2 || status == -1 ? &rf->limit
-                                                       : &rf->fail;
+        w = status == 1 || status == 2 || status == -1 ? &rf->limit : &rf->fail;
         w->allowed = status != -1 && status != -6;
         w->remaining = remaining;
         w->reset_ms = reset;
@@ -292,4 +291,61 @@ int sg_store_auth(struct sg_store *s, enum sg_auth_op op,
         return SG_ESTORE;
     }
     return SG_OK;
+}
+
+/* ---- activity written behind ----------------------------------------- */
+
+int sg_store_touch(struct sg_store *s, struct sg_touch *t, int n,
+                   int64_t now, int *ended)
+{
+    const struct sg_rate_policy *p = &s->cfg->ratelimit_user;
+    const char *prefix = s->cfg->key_prefix;
+    static char keys[2 * SG_TOUCH_MAX][SG_KEY_MAX]; /* one per worker */
+    char nums[4 + 2 * SG_TOUCH_MAX][SG_I64_STR_MAX];
+    const char *argv[SG_SCRIPT_ARGS_MAX];
+    int nk = 0, argc, rc = SG_ESTORE;
+    long long e = 0;
+    redisReply *r;
+
+    *ended = 0;
+    if (n <= 0 || n > SG_TOUCH_MAX)
+        return n == 0 ? SG_OK : SG_EINVAL;
+    argv[nk++] = s->revocations;
+    for (int i = 0; i < n; i++) {
+        char *ks = keys[2 * i], *ku = keys[2 * i + 1];
+        if (sg_key_session(ks, prefix, t[i].uid, t[i].sid) ||
+            sg_key_user_sessions(ku, prefix, t[i].uid))
+            return SG_EINVAL;
+        argv[nk++] = ks, argv[nk++] = ku;
+        argv[nk++] = t[i].limit_key ? t[i].limit_key : "";
+    }
+    argc = nk;
+    I64(nums[0], now), I64(nums[1], s->cfg->session_idle_timeout * 1000);
+    I64(nums[2], p->limit), I64(nums[3], p->window_ms);
+    argv[argc++] = nums[0], argv[argc++] = nums[1];
+    argv[argc++] = s->token_ttl_ms;
+    argv[argc++] = nums[2], argv[argc++] = nums[3];
+    for (int i = 0; i < n; i++) {
+        I64(nums[4 + 2 * i], t[i].count), I64(nums[5 + 2 * i], t[i].last_ms);
+        argv[argc++] = t[i].sid;
+        argv[argc++] = nums[4 + 2 * i], argv[argc++] = nums[5 + 2 * i];
+    }
+    if (!(r = sg_store_eval(s, SG_SCRIPT_TOUCH, nk, argc, argv, NULL)))
+        return SG_ESTORE;
+    /* {ended, then remaining and reset of each session's counter} */
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 + 2 * (size_t)n &&
+        sg_store_reply_int(r->element[0], &e) && e >= 0) {
+        rc = SG_OK;
+        *ended = (int)e;
+        for (int i = 0; i < n && rc == SG_OK; i++) {
+            long long rem = 0, reset = 0;
+            if (!sg_store_reply_int(r->element[1 + 2 * i], &rem) ||
+                !sg_store_reply_int(r->element[2 + 2 * i], &reset))
+                rc = SG_ESTORE;
+            else
+                t[i].remaining = rem, t[i].reset_ms = reset;
+        }
+    }
+    freeReplyObject(r);
+    return rc;
 }

@@ -27,6 +27,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -216,6 +217,17 @@ static enum head wait_head(struct conn_loop *l, int fd, bool kept, size_t *seen)
             return HEAD_CLOSED; /* what came is all that will */
         if ((left = deadline - sg_monotonic_ms()) <= 0)
             return HEAD_TIMEOUT;
+        /* a kept connection's wait does not hold back work between
+         * requests (the activity written behind): it waits no longer */
+        if (kept && *seen == 0) {
+            int64_t due = sg_app_next_tick(l->ctx, sg_now_ms());
+            if (due == 0) {
+                sg_app_tick(l->ctx, sg_now_ms());
+                continue;
+            }
+            if (due > 0 && due < left)
+                left = due;
+        }
         if (poll(&pfd, 1, (int)left) < 0) {
             if (errno != EINTR)
                 return HEAD_CLOSED;
@@ -359,6 +371,7 @@ static void serve_conn(struct conn_loop *l, FCGX_Request *fr, int fd,
         }
         FCGX_Finish_r(fr);
         sigprocmask(SIG_SETMASK, &saved, NULL);
+        sg_app_tick(l->ctx, sg_now_ms()); /* the answer is out */
         if (fr->ipcFd < 0)
             return; /* closed: no FCGI_KEEP_CONN, or an error */
         kept = true;
@@ -387,7 +400,17 @@ enum sg_serve_end sg_fcgi_serve(struct sg_ctx *ctx, int listen_fd,
         return SG_SERVE_ERROR;
     sg_response_init(&res);
     while (!*stop && !*reload) {
-        int fd = accept_conn(&loop, listen_fd);
+        int64_t due = sg_app_next_tick(ctx, sg_now_ms());
+        struct pollfd pfd = {.fd = listen_fd, .events = POLLIN};
+        int fd;
+
+        /* work due between requests waits no longer than its time */
+        if (due >= 0 &&
+            poll(&pfd, 1, (int)(due > INT_MAX ? INT_MAX : due)) == 0) {
+            sg_app_tick(ctx, sg_now_ms());
+            continue;
+        }
+        fd = accept_conn(&loop, listen_fd);
 
         if (fd < 0) {
             if (*stop || *reload || accept_can_retry(errno))

@@ -9,7 +9,7 @@
 #   tests/stack.sh start SERVER --port P --dir D   SERVER: lighttpd apache nginx cgi
 #   tests/stack.sh stop --dir D
 #   tests/stack.sh redis-stop --dir D | redis-start --dir D
-#   tests/stack.sh pids --dir D [all|master|worker]
+#   tests/stack.sh pids --dir D [all|master|worker|reader]
 #   tests/stack.sh write-config --dir D     regenerate D/sessiongate.conf
 #   tests/stack.sh reload --dir D           SIGHUP to the sessiongate masters
 #   tests/stack.sh logs --dir D             tail of every log in D
@@ -142,12 +142,27 @@ proc_table() {
     done
 }
 
+# reader_pids: the revocation readers of verify_mode = local (children of
+# a master, like the workers, told apart by the line each logs at start)
+# that are still sessiongate processes of this stack.
+reader_pids() {
+    local workers p
+    workers=$(sg_pids worker)
+    [ -n "$workers" ] || return 0
+    sed -n 's/.*revocation reader \([0-9][0-9]*\): following the stream.*/\1/p' \
+        "$D"/*.log 2>/dev/null | sort -un | while read -r p; do
+        grep -qx "$p" <<<"$workers" && echo "$p"
+    done
+    return 0
+}
+
 # sg_pids ROLE: sessiongate processes below the PIDs recorded in D/pids,
 # and any that names D's config in its command line or environment (a
 # worker orphaned by a master that died). master: those whose parent is
 # not sessiongate (masters, and in-process servers); worker: those that
 # serve requests (children of a master, and in-process servers, which have
-# no sessiongate children).
+# no sessiongate children; with verify_mode = local a master's children
+# include its revocation reader: reader_pids names those).
 sg_pids() {
     local role=${1:-all} roots="" f name table pid ppid comm
     for f in server sessiongate; do
@@ -674,7 +689,7 @@ while [ $# -gt 0 ]; do
     case $1 in
     --port) PORT=${2:-}; shift 2 || usage ;;
     --dir) D=${2:-}; shift 2 || usage ;;
-    all | master | worker) ROLE=$1; shift ;;
+    all | master | worker | reader) ROLE=$1; shift ;;
     *) usage ;;
     esac
 done
@@ -698,7 +713,9 @@ start)
 stop) cmd_stop ;;
 redis-stop) redis_stop ;;
 redis-start) redis_start ;;
-pids) sg_pids "$ROLE" ;;
+pids)
+    if [ "$ROLE" = reader ]; then reader_pids; else sg_pids "$ROLE"; fi
+    ;;
 write-config) write_config ;;
 reload) cmd_reload ;;
 logs) show_logs ;;

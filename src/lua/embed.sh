@@ -33,6 +33,7 @@ emit() { # name files...
     emit refresh "$dir/window.lua" "$dir/revoke.lua" "$dir/refresh.lua"
     for n in $windowed; do emit "$n" "$dir/window.lua" "$dir/$n.lua"; done
     emit session_create "$dir/revoke.lua" "$dir/session_create.lua"
+    emit touch "$dir/counter.lua" "$dir/revoke.lua" "$dir/touch.lua"
     for n in $plain; do emit "$n" "$dir/$n.lua"; done
 } > "$out.tmp"
 mv "$out.tmp" "$out"

@@ -194,7 +194,7 @@ struct window_answer fake_window(struct sg_store *s, const char *key,
 
 struct window_answer fake_counter(struct sg_store *s, const char *key,
                                   int64_t now, int limit, int64_t length,
-                                  int n)
+                                  int n, bool always)
 {
     struct fake_counter *c = NULL, *free_slot = NULL;
     struct window_answer a;
@@ -223,7 +223,7 @@ struct window_answer fake_counter(struct sg_store *s, const char *key,
 #define EST(at) ((double)c->prev * ((double)(c->start + length) - (at)) / \
                      (double)length + (double)c->cur)
     a.allowed = EST(t) + n <= limit;
-    if (a.allowed || n > 1)
+    if (a.allowed || always)
         c->cur += n;
     c->until = c->start + 2 * length;
     est = EST(t);

@@ -102,10 +102,11 @@ struct window_answer fake_window(struct sg_store *s, const char *key,
                                  int64_t now, int limit, int64_t length,
                                  enum sg_limit_mode mode, const char *m);
 
-/* counter.lua's counter(): n requests at now (one only if allowed). */
+/* counter.lua's counter(): n requests at now, counted if allowed or
+ * always. */
 struct window_answer fake_counter(struct sg_store *s, const char *key,
                                   int64_t now, int limit, int64_t length,
-                                  int n);
+                                  int n, bool always);
 
 /* ZREM of member m from window key. */
 void fake_window_rem(struct sg_store *s, const char *key, const char *m);

@@ -448,7 +448,7 @@ static bool prelude(struct sg_store *s, struct sg_auth_call *c,
     if (c->limit) {
         struct window_answer a =
             fake_counter(s, c->limit_key ? c->limit_key : user_key, c->now,
-                         c->limit, c->window_ms, 1);
+                         c->limit, c->window_ms, 1, false);
         c->remaining = a.remaining, c->reset_ms = a.reset;
         if (!a.allowed)
             return c->status = SG_AUTH_LIMITED, false;
@@ -626,4 +626,43 @@ bool fake_store_session_live(const struct sg_store *s, const char *uid,
             !strcmp(s->sessions[i].f.id, sid))
             return hash_live(&s->sessions[i], now);
     return false;
+}
+
+/* ---- touch.lua --------------------------------------------------------- */
+
+int sg_store_touch(struct sg_store *s, struct sg_touch *t, int n,
+                   int64_t now, int *ended)
+{
+    const int64_t idle = s->cfg->session_idle_timeout * 1000;
+    const struct sg_rate_policy *p = &s->cfg->ratelimit_user;
+
+    *ended = 0;
+    if (n < 0 || n > SG_TOUCH_MAX)
+        return SG_EINVAL;
+    if (!fake_reach(s))
+        return SG_ESTORE;
+    for (int i = 0; i < n; i++) {
+        struct fake_session *ss = session_find(s, t[i].uid, t[i].sid);
+        int64_t exp = ss && hash_live(ss, now) ? ss->f.expires_at : 0;
+
+        t[i].remaining = -1, t[i].reset_ms = 0;
+        if (exp && now < exp && now - t[i].last_ms < idle) {
+            if (ss->f.last_access < t[i].last_ms)
+                ss->f.last_access = t[i].last_ms;
+            ss->f.request_count += t[i].count;
+            session_expire(ss, now,
+                           min64(idle - (now - t[i].last_ms), exp - now));
+            if (p->limit && t[i].limit_key) {
+                struct window_answer a =
+                    fake_counter(s, t[i].limit_key, now, p->limit,
+                                 p->window_ms, (int)t[i].count, true);
+                t[i].remaining = a.remaining, t[i].reset_ms = a.reset;
+            }
+        } else if (ss && ss->indexed) {
+            session_del(ss);
+            session_unindex(ss); /* published, in Redis */
+            (*ended)++;
+        }
+    }
+    return SG_OK;
 }
