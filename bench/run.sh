@@ -17,6 +17,9 @@
 #   hello   GET the ceiling          verify    GET /auth/verify (bearer)
 #   hello-rt  the ceiling plus one Redis PING per request (GET .../redis)
 #   health  GET /health              sessions  GET /sessions (bearer)
+#   local   verify on a third stack, verify_mode = local (not CGI)
+#   limited verify on a fourth, with the per-user limit's counter on
+#           (ratelimit_user = 1000000/1s: counted, never reached)
 # and once per round POST /auth/signin (--signin-conns connections, bounded
 # by the password hash) alternating with bench/hashrate, the rate the hash
 # alone allows with one process per worker on the same cores.
@@ -206,10 +209,33 @@ BENCH_CONF="$BENCH_CONF
 workers = $WORKERS"
 export SG_STACK_WORKERS=$WORKERS
 
-# stack_start SERVER BIN DIR: prints the base URL. (fd 9, the benchmark's
-# lock, is not handed down to the stack's daemons.)
+# stack_start SERVER BIN DIR [CONF]: prints the base URL. (fd 9, the
+# benchmark's lock, is not handed down to the stack's daemons.)
 stack_start() {
-    SG_BIN=$2 SG_STACK_EXTRA_CONF=$BENCH_CONF sg_stack_start_at "$1" "$3" 9>&-
+    SG_BIN=$2 SG_STACK_EXTRA_CONF=${4:-$BENCH_CONF} sg_stack_start_at "$1" "$3" 9>&-
+}
+# Two more sessiongate stacks per FastCGI server: "local" verifies in
+# verify_mode = local (issue 17), "limited" runs the per-user limit (its
+# counter, at a limit no run reaches) that the others leave off.
+LOCAL_CONF="$BENCH_CONF
+verify_mode = local"
+LIMITED_CONF=${BENCH_CONF/ratelimit_user = off/ratelimit_user = 1000000\/1s user}
+
+# bench_token URL EMAIL...: registers each email, prints an access token
+# of the first.
+bench_token() {
+    local url=$1 e body
+    shift
+    for e in "$@"; do
+        body=$(curl -s --max-time 30 -H 'Content-Type: application/json' \
+            --data-binary "{\"email\":\"$e\",\"password\":\"$PASSWORD\"}" "$url/auth/register")
+        case $body in *'"success":true'*) ;; *) die "register $e at $url: $body" ;; esac
+    done
+    body=$(curl -s --max-time 30 -H 'Content-Type: application/json' \
+        --data-binary "{\"email\":\"$1\",\"password\":\"$PASSWORD\"}" "$url/auth/signin")
+    body=$(printf '%s' "$body" | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+    [ -n "$body" ] || die "signin at $url failed"
+    echo "$body"
 }
 
 # ---- measurements ----------------------------------------------------------
@@ -339,28 +365,26 @@ EMAIL_S=bench-signin@example.com
 PASSWORD=bench-password-0123456789
 
 bench_server() {
-    local server=$1 td=$WORK/$1-sg hd=$WORK/$1-hello url hurl sock body token
+    local server=$1 td=$WORK/$1-sg hd=$WORK/$1-hello url hurl sock token
+    local ld=$WORK/$1-local md=$WORK/$1-limited lurl= murl=
     local r c cases workers
 
     STACK_DIRS+=("$td" "$hd")
     url=$(stack_start "$server" "$SG_BIN" "$td") || die "$server: sessiongate stack did not start"
     hurl=$(stack_start "$server" "$HELLO" "$hd") || die "$server: hello stack did not start"
     sock=$td/redis.sock
-    for e in "$EMAIL_V" "$EMAIL_S"; do
-        body=$(curl -s --max-time 30 -H 'Content-Type: application/json' \
-            --data-binary "{\"email\":\"$e\",\"password\":\"$PASSWORD\"}" "$url/auth/register")
-        case $body in *'"success":true'*) ;; *) die "$server: register $e: $body" ;; esac
-    done
-    body=$(curl -s --max-time 30 -H 'Content-Type: application/json' \
-        --data-binary "{\"email\":\"$EMAIL_V\",\"password\":\"$PASSWORD\"}" "$url/auth/signin")
-    token=$(printf '%s' "$body" | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
-    [ -n "$token" ] || die "$server: signin: $body"
+    token=$(bench_token "$url" "$EMAIL_V" "$EMAIL_S") || exit 2
     export BENCH_TOKEN=$token BENCH_EMAIL=$EMAIL_S BENCH_PASSWORD=$PASSWORD
 
     if [ "$server" = cgi ]; then
         cases="verify health"
     else
-        cases="verify sessions health"
+        cases="verify sessions health local limited"
+        STACK_DIRS+=("$ld" "$md")
+        lurl=$(stack_start "$server" "$SG_BIN" "$ld" "$LOCAL_CONF") || die "$server: local stack did not start"
+        murl=$(stack_start "$server" "$SG_BIN" "$md" "$LIMITED_CONF") || die "$server: limited stack did not start"
+        LOCAL_TOKEN=$(bench_token "$lurl" "$EMAIL_V") || exit 2
+        LIMITED_TOKEN=$(bench_token "$murl" "$EMAIL_V") || exit 2
     fi
     # workers serving /api/v1 (not lighttpd's idle authorizer instance)
     workers=$(rss_snapshot now "$td" | grep -vc authorizer)
@@ -381,6 +405,8 @@ bench_server() {
         verify) timeout 30 wrk -t1 -c"$warm" -d1s -s "$BENCH_DIR/bearer.lua" "$url/auth/verify" ;;
         sessions) timeout 30 wrk -t1 -c"$warm" -d1s -s "$BENCH_DIR/bearer.lua" "$url/sessions" ;;
         health) timeout 30 wrk -t1 -c"$warm" -d1s -s "$BENCH_DIR/get.lua" "$url/health" ;;
+        local) BENCH_TOKEN=$LOCAL_TOKEN timeout 30 wrk -t1 -c"$warm" -d1s -s "$BENCH_DIR/bearer.lua" "$lurl/auth/verify" ;;
+        limited) BENCH_TOKEN=$LIMITED_TOKEN timeout 30 wrk -t1 -c"$warm" -d1s -s "$BENCH_DIR/bearer.lua" "$murl/auth/verify" ;;
         esac
     done >/dev/null 2>&1
     timeout 30 wrk -t1 -c"$warm" -d1s -s "$BENCH_DIR/get.lua" "$hurl/hello" >/dev/null 2>&1
@@ -393,6 +419,8 @@ bench_server() {
         verify) echo "$server verify $(roundtrips "$sock" "$MONITOR_N" -H "Authorization: Bearer $token" "$url/auth/verify")" ;;
         sessions) echo "$server sessions $(roundtrips "$sock" "$MONITOR_N" -H "Authorization: Bearer $token" "$url/sessions")" ;;
         health) echo "$server health $(roundtrips "$sock" "$MONITOR_N" "$url/health")" ;;
+        local) echo "$server local $(roundtrips "$ld/redis.sock" "$MONITOR_N" -H "Authorization: Bearer $LOCAL_TOKEN" "$lurl/auth/verify")" ;;
+        limited) echo "$server limited $(roundtrips "$md/redis.sock" "$MONITOR_N" -H "Authorization: Bearer $LIMITED_TOKEN" "$murl/auth/verify")" ;;
         esac
     done >>"$RT"
     [ "$server" = cgi ] || echo "$server signin $(roundtrips "$sock" 2 -H 'Content-Type: application/json' \
@@ -409,6 +437,8 @@ bench_server() {
                 verify) wrk_run "$server" verify "$cn" "$r" "$DURATION" bearer.lua "$url/auth/verify" "$td" ;;
                 sessions) wrk_run "$server" sessions "$cn" "$r" "$DURATION" bearer.lua "$url/sessions" "$td" ;;
                 health) wrk_run "$server" health "$cn" "$r" "$DURATION" get.lua "$url/health" "$td" ;;
+                local) BENCH_TOKEN=$LOCAL_TOKEN wrk_run "$server" local "$cn" "$r" "$DURATION" bearer.lua "$lurl/auth/verify" "$ld" ;;
+                limited) BENCH_TOKEN=$LIMITED_TOKEN wrk_run "$server" limited "$cn" "$r" "$DURATION" bearer.lua "$murl/auth/verify" "$md" ;;
                 esac
             done
         done
@@ -444,6 +474,8 @@ bench_server() {
     rss_snapshot after "$td" | sed "s/^/$server /" >>"$RSS"
     "$STACK" stop --dir "$hd" >/dev/null 2>&1
     "$STACK" stop --dir "$td" >/dev/null 2>&1
+    [ -z "$lurl" ] || "$STACK" stop --dir "$ld" >/dev/null 2>&1
+    [ -z "$murl" ] || "$STACK" stop --dir "$md" >/dev/null 2>&1
 }
 
 echo "run.sh: $(nproc) cores, load $LOAD_BEFORE; servers: $SERVERS; conns: $CONNS;" \
