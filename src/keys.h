@@ -25,8 +25,8 @@
  *   Prevocations:epoch      string: random, set once (SET NX): a new
  *                           value means Redis lost its data
  *
- * Only the user record, the email index and the user set live forever;
- * everything else carries a TTL. docs/REDIS.md explains each key.
+ * Only the user record, the email index, the user set and the stream's
+ * epoch live forever; everything else carries a TTL. docs/REDIS.md explains each key.
  */
 #ifndef SG_KEYS_H
 #define SG_KEYS_H

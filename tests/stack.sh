@@ -45,7 +45,8 @@
 # caller (Apache and nginx then skip their User switch).
 #
 # Environment: SG_BIN (default: src/sessiongate in the source tree this
-# script is in), SG_STACK_EXTRA_CONF, SG_STACK_TIMEOUT, SG_STACK_USER (app
+# script is in), SG_STACK_EXTRA_CONF, SG_VERIFY_MODE (every stack's
+# verify_mode unless SG_STACK_EXTRA_CONF sets one), SG_STACK_TIMEOUT, SG_STACK_USER (app
 # user when root, default www-data).
 
 set -u
@@ -247,6 +248,12 @@ render_shipped() {
 # replaced atomically (a running sessiongate may read it at any moment).
 write_config() {
     local tmp=$D/.sessiongate.conf.$$ extra=${SG_STACK_EXTRA_CONF:-} keys line k
+    # SG_VERIFY_MODE runs every stack in that verify_mode (make check
+    # SG_VERIFY_MODE=local), unless the stack's own lines set one
+    if [ -n "${SG_VERIFY_MODE:-}" ] && ! grep -q '^[[:space:]]*verify_mode[[:space:]]*=' <<<"$extra"; then
+        extra="verify_mode = $SG_VERIFY_MODE${extra:+
+$extra}"
+    fi
     render "$TEMPLATES/sessiongate.conf.in" "$tmp"
     if [ -n "$extra" ]; then
         keys=

@@ -33,12 +33,18 @@ API_REDIS_PREFIX=sg:   # key_prefix in tests/stack/sessiongate.conf.in
 # sign in far more than the default per-IP limits allow.
 API_BASE_CONF='ratelimit_register = 100000/1h ip
 ratelimit_signin = 100000/1m ip'
-# SG_VERIFY_MODE=local runs a suite with verify_mode = local (issue 17)
-[ -z "${SG_VERIFY_MODE:-}" ] || API_BASE_CONF="$API_BASE_CONF
-verify_mode = $SG_VERIFY_MODE"
+# SG_VERIFY_MODE=local runs every stack with verify_mode = local
+# (tests/stack.sh): the suites know what that changes (api_local)
 
 # api_local: the suite runs with verify_mode = local.
 api_local() { [ "${SG_VERIFY_MODE:-}" = local ]; }
+
+# api_table_current: GET /ready says this host's revocation table is
+# current (verify_mode = local answers verify from it, no round trip).
+api_table_current() {
+    sg_req GET /ready
+    [ "$(sg_json .data.checks.revocations)" = current ]
+}
 
 # api_written_behind TOKEN COUNT: in verify_mode = local, wait until the
 # token's session shows COUNT requests in Redis (local verifies reach it

@@ -667,12 +667,19 @@ sec_listeners() {
     done
 }
 
+# degraded_verify TOKEN: verify answers 200 on the signature alone.
+degraded_verify() {
+    api_auth "$1" GET /auth/verify
+    [ "$SG_STATUS" = 200 ] && [ "$(hdr X-Sessiongate-Degraded)" = signature-only ]
+}
+
 # redis_calls: "command calls" per command of INFO commandstats, without
-# the commands of connection set-up (a worker spawned on demand sends them)
-# and INFO itself.
+# the commands of connection set-up (a worker spawned on demand sends them),
+# those of verify_mode = local's revocation reader (on its own time) and
+# INFO itself.
 redis_calls() {
     redis-cli -s "$SG_DIR/redis.sock" INFO commandstats | tr -d '\r' |
-        awk -F'[:=,]' '/^cmdstat_/ { c = substr($1, 9); if (c ~ /^(info|script|select|auth|client|hello|ping|command)(\||$)/) next; print c, $3 }' |
+        awk -F'[:=,]' '/^cmdstat_/ { c = substr($1, 9); if (c ~ /^(info|script|select|auth|client|hello|ping|command|xread|xrevrange)(\||$)/) next; print c, $3 }' |
         sort
 }
 
@@ -781,6 +788,10 @@ test_role_check_without_redis() {
 
     SEC_REDIS_DOWN=$SG_DIR
     sg_stack redis-stop || { fail "redis-stop"; return; }
+    # verify_mode = local: the host's table answers until it cannot prove
+    # itself current (revocation_max_lag), then the degraded path does
+    api_local && assertTrue "local: verify falls back to the signature alone" \
+        "sg_poll 60 n_times 6 degraded_verify $tp"
     api_auth "$tp" GET /auth/verify
     assertEquals "Redis down: the plain user's token verifies (degraded)" 200 "$SG_STATUS"
     assertEquals "Redis down: X-Sessiongate-Degraded on /auth/verify" signature-only "$(hdr X-Sessiongate-Degraded)"
