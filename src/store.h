@@ -294,11 +294,13 @@ struct sg_revoke_follow {
     unsigned long connects; /* the store's connect count last checked */
     int64_t lifetime_ms;    /* the access token lifetime */
     unsigned long long applied, skipped, full;
+    bool more; /* the last read was a whole batch: more may be waiting */
 };
 
 /* One step of the host's revocation reader: read what the stream holds
  * after f->last_id (waiting up to block_ms for it), add it to t and stamp
- * t's heartbeat. The store's command timeout must exceed block_ms. After
+ * t's heartbeat with the time of Redis' answer, unless that answer was a
+ * whole batch (f->more: the caller reads again at once). The store's command timeout must exceed block_ms. After
  * each (re)connection the stream's epoch is checked first: Redis having
  * lost its data distrusts t for one token lifetime. SG_OK, or SG_ESTORE
  * (nothing stamped). */

@@ -72,8 +72,13 @@ redisReply *sg_store_eval(struct sg_store *s, enum sg_script_id id, int nkeys,
  * of one millisecond never collide). */
 void sg_store_member(struct sg_store *s, int64_t now, char out[SG_MEMBER_MAX]);
 
-/* Apply an XREAD reply of the revocation stream to t,
- * advancing f (store_revoke.c). SG_ESTORE for a reply of another shape. */
+/* Entries one XREAD of the revocation stream asks for at most. */
+#define SG_REVOKE_READ_COUNT     1000
+#define SG_REVOKE_READ_COUNT_STR "1000"
+
+/* Apply an XREAD reply of the revocation stream to t, advancing f and
+ * setting f->more when it held SG_REVOKE_READ_COUNT entries
+ * (store_revoke.c). SG_ESTORE for a reply of another shape. */
 int sg_store_revoke_apply(struct sg_revoke *t, const redisReply *r,
                           struct sg_revoke_follow *f, int64_t now_ms);
 

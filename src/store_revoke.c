@@ -73,6 +73,7 @@ int sg_store_revoke_apply(struct sg_revoke *t, const redisReply *r,
 {
     const redisReply *entries;
 
+    f->more = false;
     if (r->type == REDIS_REPLY_NIL)
         return SG_OK; /* XREAD BLOCK timed out: nothing new */
     /* XREAD of one stream: [[stream, [entry...]]] */
@@ -82,6 +83,7 @@ int sg_store_revoke_apply(struct sg_revoke *t, const redisReply *r,
         r->element[0]->element[1]->type != REDIS_REPLY_ARRAY)
         return SG_ESTORE;
     entries = r->element[0]->element[1];
+    f->more = entries->elements >= SG_REVOKE_READ_COUNT;
     for (size_t i = 0; i < entries->elements; i++) {
         unsigned char key[SG_REVOKE_KEY_LEN];
         char id[SG_STREAM_ID_MAX];
@@ -155,18 +157,13 @@ static int check_stream(struct sg_store *s, struct sg_revoke_follow *f,
     return SG_OK;
 }
 
-/* Entries an XREAD asks for at most. */
-#define READ_COUNT 1000
-#define READ_COUNT_STR "1000"
-
 int sg_store_revoke_follow(struct sg_store *s, struct sg_revoke_follow *f,
                            struct sg_revoke *t, int block_ms, int64_t now_ms)
 {
     char epoch_key[SG_KEY_MAX], block[24];
     int64_t sent;
-    bool more;
     const char *stream = s->revocations;
-    const char *argv[] = {"XREAD", "COUNT",   READ_COUNT_STR, "BLOCK",
+    const char *argv[] = {"XREAD", "COUNT",   SG_REVOKE_READ_COUNT_STR, "BLOCK",
                           block,   "STREAMS", stream,         NULL};
     redisReply *r;
     int rc;
@@ -187,9 +184,6 @@ int sg_store_revoke_follow(struct sg_store *s, struct sg_revoke_follow *f,
         return SG_ESTORE;
     rc = r->type == REDIS_REPLY_ERROR ? SG_ESTORE
                                       : sg_store_revoke_apply(t, r, f, now_ms);
-    /* a whole batch: more may wait, so nothing is proven yet */
-    more = rc == SG_OK && r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
-           r->element[0]->element[1]->elements >= READ_COUNT;
     freeReplyObject(r);
     if (rc != SG_OK) {
         sg_store_disconnect(s); /* an answer that makes no sense */
@@ -197,7 +191,7 @@ int sg_store_revoke_follow(struct sg_store *s, struct sg_revoke_follow *f,
     }
     /* current as of the answer, not of the question: an XREAD that
      * blocked its whole time proves nothing came meanwhile */
-    if (!more)
+    if (!f->more) /* a whole batch proves nothing: more may wait */
         sg_revoke_heartbeat(t, now_ms + (sg_monotonic_ms() - sent));
     return SG_OK;
 }

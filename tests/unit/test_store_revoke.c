@@ -122,9 +122,52 @@ static void test_one_entry(void)
     sg_revoke_unmap(t);
 }
 
+/* A reply of n entries, all of session A. */
+static redisReply *batch(size_t n)
+{
+    static char resp[200 * (SG_REVOKE_READ_COUNT + 1)];
+    char id[32];
+
+    snprintf(resp, sizeof(resp), "*1\r\n*2\r\n");
+    bulk(resp, sizeof(resp), "sg:revocations");
+    snprintf(resp + strlen(resp), sizeof(resp) - strlen(resp), "*%zu\r\n", n);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(id, sizeof(id), "1795392000000-%zu", i);
+        entry(resp, sizeof(resp), id, SID_A, "1795392900000");
+    }
+    return parse(resp);
+}
+
+/* A whole batch proves nothing about what follows it: the reader must
+ * read again before it stamps the heartbeat (sg_store_revoke_follow). */
+static void test_whole_batch(void)
+{
+    struct sg_revoke *t = sg_revoke_map(64);
+    struct sg_revoke_follow f = {0};
+    redisReply *r;
+
+    if (!TAP_OK(t != NULL, "batch: map"))
+        return;
+    r = batch(SG_REVOKE_READ_COUNT);
+    TAP_OK(r && sg_store_revoke_apply(t, r, &f, NOW) == SG_OK && f.more,
+           "a whole batch: more may be waiting");
+    freeReplyObject(r);
+    r = batch(SG_REVOKE_READ_COUNT - 1);
+    TAP_OK(r && sg_store_revoke_apply(t, r, &f, NOW) == SG_OK && !f.more,
+           "one short of it: caught up");
+    freeReplyObject(r);
+    r = parse("*-1\r\n");
+    TAP_OK(r && sg_store_revoke_apply(t, r, &f, NOW) == SG_OK && !f.more,
+           "a blocking read that timed out: caught up");
+    freeReplyObject(r);
+    TAP_OK(f.applied == 2 * SG_REVOKE_READ_COUNT - 1, "every entry applied");
+    sg_revoke_unmap(t);
+}
+
 int main(void)
 {
     test_xread();
     test_one_entry();
+    test_whole_batch();
     return tap_done();
 }
