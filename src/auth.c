@@ -75,7 +75,8 @@ static bool signature_only(struct sg_ctx *ctx, const struct sg_request *req,
 /* verify_mode = local: the token's session against the host's table of
  * ended sessions, with no Redis call, while the table is provably
  * current; false (ask Redis) otherwise. The request's activity is
- * written behind (activity.h). TODO(issue 17): no rate limit yet. */
+ * written behind, and the per-user limit is the worker's view of the
+ * counter from its last flush (activity.h). */
 static bool verify_locally(struct sg_ctx *ctx, const struct sg_request *req,
                            struct sg_auth_call *c)
 {
