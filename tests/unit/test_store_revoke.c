@@ -126,7 +126,7 @@ static void test_one_entry(void)
 static redisReply *batch(size_t n)
 {
     static char resp[200 * (SG_REVOKE_READ_COUNT + 1)];
-    char id[32];
+    char id[48]; /* room for any size_t */
 
     snprintf(resp, sizeof(resp), "*1\r\n*2\r\n");
     bulk(resp, sizeof(resp), "sg:revocations");
