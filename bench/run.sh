@@ -17,6 +17,11 @@
 #   hello   GET the ceiling          verify    GET /auth/verify (bearer)
 #   hello-rt  the ceiling plus one Redis PING per request (GET .../redis)
 #   health  GET /health              sessions  GET /sessions (bearer)
+#   gate    GET /private/index.html (a static file) on the ceiling's
+#           stack, its authorizer the hello (nginx auth_request, lighttpd's
+#           FastCGI authorizer): the authorizer ceiling
+#   private the same file behind sessiongate as the authorizer (its ratio
+#           is to gate's); priv-loc the same in verify_mode = local
 #   local   verify on a third stack, verify_mode = local (not CGI)
 #   limited verify on a fourth, with the per-user limit's counter on
 #           (ratelimit_user = 1000000/1s: counted, never reached)
@@ -316,7 +321,7 @@ wrk_run() {
     local server=$1 case=$2 conns=$3 round=$4 secs=$5 script=$6 url=$7 dir=$8
     local tmo=${9:-5} sock=$8/redis.sock before=0 after=0 line out pids
     local a0 a1 r0 r1 rpid
-    [ "$case" = hello ] && sock=
+    [ "$case" = hello ] || [ "$case" = gate ] && sock=
     pids=$("$STACK" pids --dir "$dir" worker 2>/dev/null | tr '\n' ' ')
     rpid=$(cat "$dir/pids/redis" 2>/dev/null)
     [ -n "$sock" ] && before=$(redis_calls "$sock")
@@ -338,7 +343,7 @@ wrk_run() {
     # "-1": not measured (the ceiling has no Redis; CGI has no workers)
     [ -n "$sock" ] || after=-1
     [ -n "$pids" ] || a1=-1 a0=0
-    [ "$case" = hello ] && r1=-1 r0=0
+    { [ "$case" = hello ] || [ "$case" = gate ]; } && r1=-1 r0=0
     echo "$server $case $conns $round $line redis=$((after - before))" \
         "app_ticks=$((a1 - a0)) redis_ticks=$((r1 - r0))" >>"$RESULTS"
     [ $QUICK = 1 ] || printf '  %-8s %-8s c=%-3s round %s: %s\n' "$server" "$case" \
@@ -379,7 +384,7 @@ bench_server() {
     if [ "$server" = cgi ]; then
         cases="verify health"
     else
-        cases="verify sessions health local limited"
+        cases="verify sessions health local limited private priv-loc"
         STACK_DIRS+=("$ld" "$md")
         lurl=$(stack_start "$server" "$SG_BIN" "$ld" "$LOCAL_CONF") || die "$server: local stack did not start"
         murl=$(stack_start "$server" "$SG_BIN" "$md" "$LIMITED_CONF") || die "$server: limited stack did not start"
@@ -407,6 +412,8 @@ bench_server() {
         health) timeout 30 wrk -t1 -c"$warm" -d1s -s "$BENCH_DIR/get.lua" "$url/health" ;;
         local) BENCH_TOKEN=$LOCAL_TOKEN timeout 30 wrk -t1 -c"$warm" -d1s -s "$BENCH_DIR/bearer.lua" "$lurl/auth/verify" ;;
         limited) BENCH_TOKEN=$LIMITED_TOKEN timeout 30 wrk -t1 -c"$warm" -d1s -s "$BENCH_DIR/bearer.lua" "$murl/auth/verify" ;;
+        private) timeout 30 wrk -t1 -c"$warm" -d1s -s "$BENCH_DIR/bearer.lua" "${url%/api/v1}/private/index.html" ;;
+        priv-loc) BENCH_TOKEN=$LOCAL_TOKEN timeout 30 wrk -t1 -c"$warm" -d1s -s "$BENCH_DIR/bearer.lua" "${lurl%/api/v1}/private/index.html" ;;
         esac
     done >/dev/null 2>&1
     timeout 30 wrk -t1 -c"$warm" -d1s -s "$BENCH_DIR/get.lua" "$hurl/hello" >/dev/null 2>&1
@@ -432,6 +439,8 @@ bench_server() {
             # alternate through the run, so drift hits both alike
             wrk_run "$server" hello "$cn" "$r" "$DURATION" get.lua "$hurl/hello" "$hd"
             wrk_run "$server" hello-rt "$cn" "$r" "$DURATION" get.lua "$hurl/redis" "$hd"
+            [ "$server" = cgi ] || wrk_run "$server" gate "$cn" "$r" "$DURATION" bearer.lua \
+                "${hurl%/api/v1}/private/index.html" "$hd"
             for c in $cases; do
                 case $c in
                 verify) wrk_run "$server" verify "$cn" "$r" "$DURATION" bearer.lua "$url/auth/verify" "$td" ;;
@@ -439,6 +448,8 @@ bench_server() {
                 health) wrk_run "$server" health "$cn" "$r" "$DURATION" get.lua "$url/health" "$td" ;;
                 local) BENCH_TOKEN=$LOCAL_TOKEN wrk_run "$server" local "$cn" "$r" "$DURATION" bearer.lua "$lurl/auth/verify" "$ld" ;;
                 limited) BENCH_TOKEN=$LIMITED_TOKEN wrk_run "$server" limited "$cn" "$r" "$DURATION" bearer.lua "$murl/auth/verify" "$md" ;;
+                private) wrk_run "$server" private "$cn" "$r" "$DURATION" bearer.lua "${url%/api/v1}/private/index.html" "$td" ;;
+                priv-loc) BENCH_TOKEN=$LOCAL_TOKEN wrk_run "$server" priv-loc "$cn" "$r" "$DURATION" bearer.lua "${lurl%/api/v1}/private/index.html" "$ld" ;;
                 esac
             done
         done
@@ -531,6 +542,8 @@ awk -v rtfile="$RT" -v hashfile="$HASH" -v signcpufile="$SIGNCPU" -v tck="$TCK" 
             key = order[k]; split(key, f, " ")
             r = median(rps[key]); a = median(p50[key]); b = median(p99[key])
             ck = f[1] " hello " f[3]
+            # the authorizer rows: to the same file behind the hello
+            if (f[2] == "private" || f[2] == "priv-loc") ck = f[1] " gate " f[3]
             ratio = "-"; pr = "-"; note = ""
             if (f[2] == "signin") {
                 h = median(hash[f[1]])
@@ -544,7 +557,7 @@ awk -v rtfile="$RT" -v hashfile="$HASH" -v signcpufile="$SIGNCPU" -v tck="$TCK" 
                 if (cr > 0) ratio = sprintf("%.2f", r / cr)
                 if (cb > 0) pr = sprintf("%.2f", b / cb)
                 rtk = f[1] " hello-rt " f[3]
-                if (f[2] != "hello" && f[2] != "hello-rt" && f[2] != "health" && (rtk in rps) && median(rps[rtk]) > 0)
+                if (f[2] != "hello" && f[2] != "hello-rt" && f[2] != "health" && f[2] !~ /^(gate|private|priv-loc)$/ && (rtk in rps) && median(rps[rtk]) > 0)
                     note = sprintf("%.2f of hello-rt", r / median(rps[rtk]))
             }
             rd = (key in hasredis && reqs[key] > 0) ? sprintf("%.2f", redis[key] / reqs[key]) : "-"
