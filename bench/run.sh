@@ -1,7 +1,7 @@
 #!/bin/bash
 # bench/run.sh -- how close sessiongate runs to the web server's ceiling.
 #
-#   bench/run.sh [--quick] [--cgi] [--servers "nginx lighttpd"]
+#   bench/run.sh [--quick] [--cgi] [--servers "nginx lighttpd apache"]
 #                [--conns "16 64"] [--rounds 3] [--duration 5]
 #                [--signin-duration 8] [--signin-conns 4]
 #                [--iterations 600000] [--workers 4/core] [--threads 1] [--keep]
@@ -19,10 +19,12 @@
 #   health  GET /health              sessions  GET /sessions (bearer)
 #   gate    GET /private/index.html (a static file) on the ceiling's
 #           stack, its authorizer the hello (nginx auth_request, lighttpd's
-#           FastCGI authorizer): the authorizer ceiling
+#           FastCGI authorizer, Apache's FcgidAccessChecker): the
+#           authorizer ceiling
 #   private the same file behind sessiongate as the authorizer (its ratio
 #           is to gate's); priv-loc the same in verify_mode = local
-#   local   verify on a third stack, verify_mode = local (not CGI)
+#   local   verify on a third stack, verify_mode = local (not CGI, not
+#           Apache: one worker per mod_fcgid process, no reader)
 #   limited verify on a fourth, with the per-user limit's counter on
 #           (ratelimit_user = 1000000/1s: counted, never reached)
 # and once per round POST /auth/signin (--signin-conns connections, bounded
@@ -108,7 +110,7 @@ if [ $CGI = 1 ]; then
     # that are reset, so CGI runs at 16 only unless told otherwise
     : "${SERVERS:=cgi}" "${CONNS:=16}"
 else
-    : "${SERVERS:=nginx lighttpd}"
+    : "${SERVERS:=nginx lighttpd apache}"
 fi
 if [ $QUICK = 1 ]; then
     # 2 workers and a 10000-iteration hash: enough to prove every case
@@ -215,9 +217,14 @@ workers = $WORKERS"
 export SG_STACK_WORKERS=$WORKERS
 
 # stack_start SERVER BIN DIR [CONF]: prints the base URL. (fd 9, the
-# benchmark's lock, is not handed down to the stack's daemons.)
+# benchmark's lock, is not handed down to the stack's daemons.) Apache
+# runs in its shipped shape: mod_fcgid keeps 80 processes of one worker
+# each (apache/sessiongate.conf), and hands each one request at a time,
+# so a `workers` line would only fork idle workers behind each of them.
 stack_start() {
-    SG_BIN=$2 SG_STACK_EXTRA_CONF=${4:-$BENCH_CONF} sg_stack_start_at "$1" "$3" 9>&-
+    local conf=${4:-$BENCH_CONF}
+    [ "$1" = apache ] && conf=$(printf '%s\n' "$conf" | grep -v '^workers = ')
+    SG_BIN=$2 SG_STACK_EXTRA_CONF=$conf sg_stack_start_at "$1" "$3" 9>&-
 }
 # Two more sessiongate stacks per FastCGI server: "local" verifies in
 # verify_mode = local (issue 17), "limited" runs the per-user limit (its
@@ -383,6 +390,14 @@ bench_server() {
 
     if [ "$server" = cgi ]; then
         cases="verify health"
+    elif [ "$server" = apache ]; then
+        # no local rows: a mod_fcgid process of one worker has no master
+        # to host the revocation reader, and verifies in roundtrip mode
+        # whatever verify_mode says (docs/PERFORMANCE.md)
+        cases="verify sessions health limited private"
+        STACK_DIRS+=("$md")
+        murl=$(stack_start "$server" "$SG_BIN" "$md" "$LIMITED_CONF") || die "$server: limited stack did not start"
+        LIMITED_TOKEN=$(bench_token "$murl" "$EMAIL_V") || exit 2
     else
         cases="verify sessions health local limited private priv-loc"
         STACK_DIRS+=("$ld" "$md")
@@ -394,7 +409,7 @@ bench_server() {
     # workers serving /api/v1 (not lighttpd's idle authorizer instance)
     workers=$(rss_snapshot now "$td" | grep -vc authorizer)
     [ "$workers" -gt 0 ] || workers=1
-    if [ -n "$WORKERS" ] && [ "$server" != cgi ] && [ "$workers" != "$WORKERS" ]; then
+    if [ -n "$WORKERS" ] && [ "$server" != cgi ] && [ "$server" != apache ] && [ "$workers" != "$WORKERS" ]; then
         echo "run.sh: $server: --workers $WORKERS asked, the stack runs $workers" >&2
     fi
     echo "$server $workers" >>"$WORKERS_SEEN"
@@ -405,6 +420,8 @@ bench_server() {
     # keep them all busy (CGI: a process per request anyway).
     local warm=16
     [ "$server" = cgi ] || [ $((workers * 8)) -le 16 ] || warm=$((workers * 8))
+    # Apache: mod_fcgid spawns a process per concurrent request, up to 80
+    [ "$server" = apache ] && warm=64
     for c in $cases; do
         case $c in
         verify) timeout 30 wrk -t1 -c"$warm" -d1s -s "$BENCH_DIR/bearer.lua" "$url/auth/verify" ;;

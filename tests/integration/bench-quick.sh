@@ -21,7 +21,7 @@ case ${SG_SKIP_INTEGRATION:-} in
 esac
 
 PATH=$PATH:/usr/sbin:/sbin
-for t in wrk curl redis-server redis-cli nginx lighttpd; do
+for t in wrk curl redis-server redis-cli nginx lighttpd apache2; do
     command -v "$t" >/dev/null 2>&1 || { echo "SKIP: $t is not installed" >&2; exit 77; }
 done
 
