@@ -174,6 +174,11 @@ static const struct option options[] = {
     MILLIS("redis_connect_timeout", redis_connect_timeout_ms, "1s", 10,
            60 * SEC),
     MILLIS("redis_timeout", redis_timeout_ms, "1s", 10, 60 * SEC),
+    BOOL("redis_tls", redis_tls, "off", NULL),
+    OPT_STR("redis_tls_ca_file", redis_tls_ca_file, ""),
+    OPT_STR("redis_tls_cert_file", redis_tls_cert_file, ""),
+    OPT_STR("redis_tls_key_file", redis_tls_key_file, ""),
+    OPT_STR("redis_tls_server_name", redis_tls_server_name, ""),
     STR("key_prefix", key_prefix, "sg:", check_key_prefix),
     ENUM("on_store_error", on_store_error, "fail_closed", store_error_policies),
     /* verify_mode = local: the host's revocation table (issue 17) */
@@ -745,12 +750,58 @@ static int parse_lines(struct parser *p, const char *text, size_t len)
     return 0;
 }
 
+/* The line that set key, or 0 if it kept its default. */
+static unsigned line_of(const struct parser *p, const char *key)
+{
+    return p->seen[find_option(key) - options];
+}
+
+/* redis_tls and its files: TLS needs a TCP address (Redis serves its unix
+ * socket in plain text), a certificate goes with its key, and a TLS file
+ * set while TLS is off is a mistake, not a no-op. */
+static int check_tls(struct parser *p)
+{
+    const struct sg_config *c = p->cfg;
+    static const char *const files[] = {
+        "redis_tls_ca_file", "redis_tls_cert_file", "redis_tls_key_file",
+        "redis_tls_server_name"};
+    struct sg_addr a;
+
+    if (!c->redis_tls) {
+        for (size_t i = 0; i < SG_ARRAY_LEN(files); i++) {
+            const struct option *o = find_option(files[i]);
+            if (!*(char **)((const char *)c + o->offset))
+                continue;
+            p->line = line_of(p, files[i]);
+            return fail(p, files[i], "needs redis_tls = on");
+        }
+        return 0;
+    }
+    if (sg_addr_parse(c->redis, &a) == NULL && a.is_unix) {
+        p->line = line_of(p, "redis_tls");
+        return fail(p, "redis_tls", "needs a host:port redis address "
+                                    "(Redis serves its unix socket without TLS)");
+    }
+    if (!c->redis_tls_cert_file != !c->redis_tls_key_file) {
+        const char *set = c->redis_tls_cert_file ? "redis_tls_cert_file"
+                                                 : "redis_tls_key_file";
+        p->line = line_of(p, set);
+        return fail(p, set, "needs %s too",
+                    c->redis_tls_cert_file ? "redis_tls_key_file"
+                                           : "redis_tls_cert_file");
+    }
+    return 0;
+}
+
 /* Checks that involve more than one key, reported on the line that set
  * jwt_algorithm (or else the line that emptied the key it needs). */
 static int check_config(struct parser *p)
 {
     const struct option *alg = find_option("jwt_algorithm"), *needs;
     size_t i;
+
+    if (check_tls(p) < 0)
+        return -1;
 
     for (i = 0; i < SG_ARRAY_LEN(algorithm_needs); i++) {
         if (strcmp(p->cfg->jwt_algorithm, algorithm_needs[i].algorithm) != 0)

@@ -56,6 +56,11 @@ struct sg_config {
     int redis_db;
     int64_t redis_connect_timeout_ms;
     int64_t redis_timeout_ms;
+    bool redis_tls;              /* TLS to Redis (store_tls.c) */
+    char *redis_tls_ca_file;     /* NULL: the system's trusted CAs */
+    char *redis_tls_cert_file;   /* a client certificate, with its key */
+    char *redis_tls_key_file;
+    char *redis_tls_server_name; /* NULL: the host of `redis` */
     char *key_prefix;
     enum sg_store_error_policy on_store_error;
 

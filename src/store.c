@@ -8,9 +8,11 @@
  *
  * Connect and command timeouts come from the config, so a dead Redis
  * costs a request at most one timeout, and inside a backoff window
- * nothing at all.
+ * nothing at all. With redis_tls the same context carries a TLS session
+ * (store_tls.c): every reply is read through get_reply.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +100,10 @@ struct sg_store *sg_store_new(const struct sg_config *cfg, char *err,
         free(s);
         return NULL;
     }
+    if (cfg->redis_tls && !(s->tls = sg_tls_ctx_new(cfg, err, errlen))) {
+        sg_store_free(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -117,11 +123,16 @@ void sg_store_free(struct sg_store *s)
         free(s->password);
     }
     sg_buf_free(&s->cmd); /* wipes */
+    sg_tls_ctx_free(s->tls);
     free(s);
 }
 
 void sg_store_disconnect(struct sg_store *s)
 {
+    if (s->ssl) {
+        sg_tls_close(s->ssl);
+        s->ssl = NULL;
+    }
     if (s->c) {
         redisFree(s->c);
         s->c = NULL;
@@ -157,14 +168,48 @@ static redisContext *open_context(const struct sg_config *cfg)
     return redisConnectWithTimeout(a.host, a.port, tv);
 }
 
-/* AUTH and SELECT on a fresh connection. */
+/* redisGetReply, through TLS when the connection has it. */
+static int get_reply(struct sg_store *s, void **reply)
+{
+    return s->ssl ? sg_tls_get_reply(s->c, s->ssl, reply)
+                  : redisGetReply(s->c, reply);
+}
+
+/* One command from a format, as redisCommand but through get_reply. */
+static redisReply *command(struct sg_store *s, const char *fmt, ...)
+{
+    void *reply = NULL;
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = redisvAppendCommand(s->c, fmt, ap);
+    va_end(ap);
+    if (rc != REDIS_OK || get_reply(s, &reply) != REDIS_OK)
+        return NULL;
+    return reply;
+}
+
+/* TLS on the fresh connection when configured, then AUTH and SELECT. */
 static int handshake(struct sg_store *s)
 {
     redisReply *r;
     char db[16];
 
+    if (s->tls) {
+        const char *name = s->cfg->redis_tls_server_name;
+        struct sg_addr a;
+        if (!name) {
+            sg_addr_parse(s->cfg->redis, &a); /* checked at load: TCP */
+            name = a.host;
+        }
+        if (!(s->ssl = sg_tls_connect(s->tls, s->c, name))) {
+            sg_store_fail(s, s->c->errstr);
+            return SG_ESTORE;
+        }
+    }
     if (s->password) {
-        r = redisCommand(s->c, "AUTH %b", s->password, s->password_len);
+        r = command(s, "AUTH %b", s->password, s->password_len);
         if (!r || r->type == REDIS_REPLY_ERROR) {
             sg_store_fail(s, r ? "authentication refused" : s->c->errstr);
             freeReplyObject(r);
@@ -174,7 +219,7 @@ static int handshake(struct sg_store *s)
     }
     if (s->cfg->redis_db) {
         snprintf(db, sizeof(db), "%d", s->cfg->redis_db);
-        r = redisCommand(s->c, "SELECT %s", db);
+        r = command(s, "SELECT %s", db);
         if (!r || r->type == REDIS_REPLY_ERROR) {
             sg_store_fail(s, r ? r->str : s->c->errstr);
             freeReplyObject(r);
@@ -218,11 +263,13 @@ int sg_store_connect(struct sg_store *s)
  * is never sent again (it may have run: a refresh run twice would be
  * taken for reuse, a registration for a conflict), so the only retry is
  * this check, before the command goes out. One recv(2) that never blocks. */
-static bool still_open(const redisContext *c)
+static bool still_open(const struct sg_store *s)
 {
     char b;
-    ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    ssize_t n = recv(s->c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
 
+    if (n > 0 && s->ssl) /* perhaps TLS 1.3 session tickets */
+        return sg_tls_idle_ok(s->ssl, s->c->fd);
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
 }
 
@@ -230,7 +277,7 @@ static bool still_open(const redisContext *c)
  * (no backoff for a stale one: Redis may well be back already). */
 static int connect_live(struct sg_store *s)
 {
-    if (s->c && !still_open(s->c))
+    if (s->c && !still_open(s))
         sg_store_disconnect(s);
     return sg_store_connect(s);
 }
@@ -275,7 +322,7 @@ static redisReply *send_command(struct sg_store *s)
 
     if (redisAppendFormattedCommand(s->c, s->cmd.data, s->cmd.len) !=
             REDIS_OK ||
-        redisGetReply(s->c, &reply) != REDIS_OK)
+        get_reply(s, &reply) != REDIS_OK)
         return NULL;
     return reply;
 }
@@ -313,7 +360,7 @@ static int load_scripts(struct sg_store *s)
         redisAppendCommand(s->c, "SCRIPT LOAD %s", scripts[i].src);
     for (int i = 0; i < SG_SCRIPT_COUNT; i++) {
         void *reply = NULL;
-        if (redisGetReply(s->c, &reply) != REDIS_OK) {
+        if (get_reply(s, &reply) != REDIS_OK) {
             sg_store_fail(s, s->c->errstr);
             return SG_ESTORE;
         }
@@ -400,7 +447,7 @@ static bool send_probe(struct sg_store *s, const char *key, const char *token,
     redisAppendCommandArgv(s->c, SG_SCRIPT_COUNT + 2, s->exists_argv, NULL);
     for (int i = 0; i < 5; i++) {
         void *reply = NULL;
-        if (redisGetReply(s->c, &reply) != REDIS_OK)
+        if (get_reply(s, &reply) != REDIS_OK)
             return false;
         r[i] = reply;
     }

@@ -8,6 +8,7 @@
 #define SG_STORE_IMPL_H
 
 #include <hiredis/hiredis.h>
+#include <openssl/ssl.h>
 
 #include "buf.h"
 #include "keys.h"
@@ -33,6 +34,8 @@ struct sg_store {
     const struct sg_config *cfg;
     const char *exists_argv[SG_SCRIPT_COUNT + 2]; /* SCRIPT EXISTS sha... */
     redisContext *c;
+    SSL_CTX *tls;   /* redis_tls = on: made once, from the config */
+    SSL *ssl;       /* the TLS session on c's socket, with c */
     char *password; /* from redis_password_file, wiped on free */
     size_t password_len;
     int64_t retry_at_ms; /* monotonic; no connect attempt before */
@@ -81,6 +84,19 @@ void sg_store_member(struct sg_store *s, int64_t now, char out[SG_MEMBER_MAX]);
  * (store_revoke.c). SG_ESTORE for a reply of another shape. */
 int sg_store_revoke_apply(struct sg_revoke *t, const redisReply *r,
                           struct sg_revoke_follow *f, int64_t now_ms);
+
+/* TLS to Redis (store_tls.c). The context from the config's redis_tls_*
+ * files, NULL with a reason in err; a session on c's connected socket,
+ * verified against name, NULL with the reason in c->errstr. */
+SSL_CTX *sg_tls_ctx_new(const struct sg_config *cfg, char *err, size_t errlen);
+void sg_tls_ctx_free(SSL_CTX *ctx);
+SSL *sg_tls_connect(SSL_CTX *ctx, redisContext *c, const char *name);
+void sg_tls_close(SSL *ssl);
+/* redisGetReply, the bytes through ssl. */
+int sg_tls_get_reply(redisContext *c, SSL *ssl, void **reply);
+/* A kept connection whose socket is readable while idle: true if what
+ * arrived was TLS housekeeping (session tickets), consumed. */
+bool sg_tls_idle_ok(SSL *ssl, int fd);
 
 /* Copy a string reply into out[cap]; false if it is not a string or does
  * not fit. */

@@ -556,6 +556,38 @@ static void test_cross_key_errors(void)
     sg_config_free(cfg);
 }
 
+static void test_tls_keys(void)
+{
+    struct sg_config *cfg;
+
+    expect_error("redis = unix:/run/redis.sock\nredis_tls = on\n",
+                 "t.conf:2: redis_tls: needs a host:port redis address "
+                 "(Redis serves its unix socket without TLS)",
+                 "error: TLS to a unix socket");
+    expect_error("redis_tls = on\nredis_tls_cert_file = /c.pem\n",
+                 "t.conf:2: redis_tls_cert_file: needs redis_tls_key_file too",
+                 "error: a client certificate without its key");
+    expect_error("redis_tls = on\nredis_tls_key_file = /c.key\n",
+                 "t.conf:2: redis_tls_key_file: needs redis_tls_cert_file too",
+                 "error: a client key without its certificate");
+    expect_error("log_level = info\nredis_tls_ca_file = /ca.pem\n",
+                 "t.conf:2: redis_tls_ca_file: needs redis_tls = on",
+                 "error: a TLS file with TLS off");
+    expect_error("redis_tls_server_name = redis.example\n",
+                 "t.conf:1: redis_tls_server_name: needs redis_tls = on",
+                 "error: a TLS server name with TLS off");
+    cfg = parse_ok("redis = redis.example:6380\nredis_tls = on\n"
+                   "redis_tls_cert_file = /c.pem\nredis_tls_key_file = /c.key\n",
+                   "TLS with a client certificate");
+    if (cfg) {
+        TAP_OK(cfg->redis_tls, "redis_tls is on");
+        TAP_OK(cfg->redis_tls_ca_file == NULL,
+               "no CA file: the system's trusted CAs");
+        TAP_IS_STR(cfg->redis_tls_key_file, "/c.key", "the key file");
+    }
+    sg_config_free(cfg);
+}
+
 static void test_file_shape_errors(void)
 {
     char long_line[4200];
@@ -903,6 +935,7 @@ int main(void)
     test_redis_errors();
     test_key_prefix_errors();
     test_cross_key_errors();
+    test_tls_keys();
     test_file_shape_errors();
     test_error_buffer();
     test_parse_duration();
