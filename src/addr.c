@@ -72,3 +72,32 @@ const char *sg_addr_parse(const char *text, struct sg_addr *out)
         return expected;
     return parse_host(text, (size_t)(colon - text), out);
 }
+
+const char *sg_addr_parse_list(const char *text, struct sg_addr *out,
+                               size_t max, size_t *n)
+{
+    char item[SG_ADDR_HOST_MAX + 16];
+    const char *why;
+    size_t len;
+
+    *n = 0;
+    for (;;) {
+        text += strspn(text, ", \t");
+        if (!*text)
+            break;
+        len = strcspn(text, ", \t");
+        if (len >= sizeof(item))
+            return "an address too long";
+        if (*n == max)
+            return "too many addresses";
+        memcpy(item, text, len);
+        item[len] = '\0';
+        if ((why = sg_addr_parse(item, &out[*n])))
+            return why;
+        if (out[*n].is_unix)
+            return "expected host:port addresses, not unix sockets";
+        ++*n;
+        text += len;
+    }
+    return *n ? NULL : "expected one or more host:port addresses";
+}

@@ -9,9 +9,11 @@
 #define SG_ADDR_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #define SG_ADDR_HOST_MAX 255 /* a DNS name is at most 253 bytes */
 #define SG_ADDR_PATH_MAX 107 /* sun_path of struct sockaddr_un, less NUL */
+#define SG_SENTINELS_MAX 16  /* redis_sentinels: addresses at most */
 
 struct sg_addr {
     bool is_unix;
@@ -25,5 +27,11 @@ struct sg_addr {
  * IP-literal of RFC 3986 section 3.2.2). NULL on success, else a short
  * reason (a static string); out is then unspecified. */
 const char *sg_addr_parse(const char *text, struct sg_addr *out);
+
+/* Parse a list of "host:port" addresses (TCP only) separated by commas
+ * and blanks into out[max], their count in *n. NULL on success, else a
+ * short reason, as sg_addr_parse. */
+const char *sg_addr_parse_list(const char *text, struct sg_addr *out,
+                               size_t max, size_t *n);
 
 #endif

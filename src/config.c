@@ -23,6 +23,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -121,6 +122,8 @@ static const struct word limit_keys[] = {
 };
 
 static const char *check_redis(const char *value);
+static const char *check_sentinels(const char *value);
+static const char *check_master_name(const char *value);
 static const char *check_key_prefix(const char *value);
 static const char *check_mount(const char *value);
 
@@ -171,6 +174,11 @@ static const struct option options[] = {
     STR("redis", redis, "127.0.0.1:6379", check_redis),
     OPT_STR("redis_password_file", redis_password_file, ""),
     INT("redis_db", redis_db, "0", 0, 1000),
+    ROW("redis_sentinels", T_STRING, redis_sentinels, "", 0, 0, NULL,
+        check_sentinels, true),
+    ROW("redis_master_name", T_STRING, redis_master_name, "", 0, 0, NULL,
+        check_master_name, true),
+    OPT_STR("redis_sentinel_password_file", redis_sentinel_password_file, ""),
     MILLIS("redis_connect_timeout", redis_connect_timeout_ms, "1s", 10,
            60 * SEC),
     MILLIS("redis_timeout", redis_timeout_ms, "1s", 10, 60 * SEC),
@@ -617,6 +625,29 @@ static const char *check_redis(const char *value)
     return sg_addr_parse(value, &a);
 }
 
+/* "host:port, host:port, ...": TCP addresses (sentinels listen on TCP),
+ * SG_SENTINELS_MAX at most, each as check_redis reads it. */
+static const char *check_sentinels(const char *value)
+{
+    struct sg_addr a[SG_SENTINELS_MAX];
+    size_t n;
+
+    return sg_addr_parse_list(value, a, SG_SENTINELS_MAX, &n);
+}
+
+/* What a sentinel's config takes as a master's name, within reason. */
+static const char *check_master_name(const char *value)
+{
+    size_t len = strlen(value), i;
+
+    for (i = 0; i < len; i++)
+        if (!isalnum((unsigned char)value[i]) && !strchr("-_.:", value[i]))
+            break;
+    if (len > 64 || i < len)
+        return "expected 1 to 64 letters, digits or -_.:";
+    return NULL;
+}
+
 /* Braces are refused because Redis Cluster reads "{...}" in a key as its
  * hash tag: a brace in the prefix would override the per-user tags the
  * store puts in its keys. */
@@ -777,7 +808,8 @@ static int check_tls(struct parser *p)
         }
         return 0;
     }
-    if (sg_addr_parse(c->redis, &a) == NULL && a.is_unix) {
+    if (!c->redis_sentinels && sg_addr_parse(c->redis, &a) == NULL &&
+        a.is_unix) {
         p->line = line_of(p, "redis_tls");
         return fail(p, "redis_tls", "needs a host:port redis address "
                                     "(Redis serves its unix socket without TLS)");
@@ -793,6 +825,28 @@ static int check_tls(struct parser *p)
     return 0;
 }
 
+/* Sentinels need the master's name and the name needs sentinels; a
+ * sentinel password without sentinels is a mistake. */
+static int check_sentinel_keys(struct parser *p)
+{
+    const struct sg_config *c = p->cfg;
+
+    if (c->redis_sentinels && !c->redis_master_name) {
+        p->line = line_of(p, "redis_sentinels");
+        return fail(p, "redis_sentinels", "needs redis_master_name");
+    }
+    if (!c->redis_sentinels && c->redis_master_name) {
+        p->line = line_of(p, "redis_master_name");
+        return fail(p, "redis_master_name", "needs redis_sentinels");
+    }
+    if (!c->redis_sentinels && c->redis_sentinel_password_file) {
+        p->line = line_of(p, "redis_sentinel_password_file");
+        return fail(p, "redis_sentinel_password_file",
+                    "needs redis_sentinels");
+    }
+    return 0;
+}
+
 /* Checks that involve more than one key, reported on the line that set
  * jwt_algorithm (or else the line that emptied the key it needs). */
 static int check_config(struct parser *p)
@@ -800,7 +854,7 @@ static int check_config(struct parser *p)
     const struct option *alg = find_option("jwt_algorithm"), *needs;
     size_t i;
 
-    if (check_tls(p) < 0)
+    if (check_tls(p) < 0 || check_sentinel_keys(p) < 0)
         return -1;
 
     for (i = 0; i < SG_ARRAY_LEN(algorithm_needs); i++) {

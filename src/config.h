@@ -54,6 +54,9 @@ struct sg_config {
     char *redis; /* "unix:/path/redis.sock" or "host:port" */
     char *redis_password_file;
     int redis_db;
+    char *redis_sentinels;   /* "host:port, ...": ask them for the master */
+    char *redis_master_name; /* the name the sentinels monitor it by */
+    char *redis_sentinel_password_file;
     int64_t redis_connect_timeout_ms;
     int64_t redis_timeout_ms;
     bool redis_tls;              /* TLS to Redis (store_tls.c) */

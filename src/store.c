@@ -68,6 +68,36 @@ static struct timeval ms_to_timeval(int64_t ms)
     return tv;
 }
 
+/* Where to connect: `redis`, or the sentinels to ask for the master
+ * (their password with them); checked when the config loaded. */
+static int set_addresses(struct sg_store *s, char *err, size_t errlen)
+{
+    const struct sg_config *cfg = s->cfg;
+
+    if (!cfg->redis_sentinels) {
+        snprintf(s->label, sizeof(s->label), "%s", cfg->redis);
+        return sg_addr_parse(cfg->redis, &s->addr) ? SG_EINVAL : SG_OK;
+    }
+    snprintf(s->label, sizeof(s->label), "master %s",
+             cfg->redis_master_name);
+    if (!(s->sentinels = calloc(SG_SENTINELS_MAX, sizeof(*s->sentinels)))) {
+        snprintf(err, errlen, "out of memory");
+        return SG_ENOMEM;
+    }
+    if (sg_addr_parse_list(cfg->redis_sentinels, s->sentinels,
+                           SG_SENTINELS_MAX, &s->nsentinels))
+        return SG_EINVAL;
+    if (cfg->redis_sentinel_password_file &&
+        sg_config_read_file(cfg->redis_sentinel_password_file, 4096, true,
+                            &s->sentinel_password,
+                            &s->sentinel_password_len) != SG_OK) {
+        snprintf(err, errlen, "redis_sentinel_password_file %s: cannot be read",
+                 cfg->redis_sentinel_password_file);
+        return SG_EIO;
+    }
+    return SG_OK;
+}
+
 struct sg_store *sg_store_new(const struct sg_config *cfg, char *err,
                               size_t errlen)
 {
@@ -104,6 +134,10 @@ struct sg_store *sg_store_new(const struct sg_config *cfg, char *err,
         sg_store_free(s);
         return NULL;
     }
+    if (set_addresses(s, err, errlen) != SG_OK) {
+        sg_store_free(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -122,6 +156,11 @@ void sg_store_free(struct sg_store *s)
         OPENSSL_cleanse(s->password, s->password_len);
         free(s->password);
     }
+    if (s->sentinel_password) {
+        OPENSSL_cleanse(s->sentinel_password, s->sentinel_password_len);
+        free(s->sentinel_password);
+    }
+    free(s->sentinels);
     sg_buf_free(&s->cmd); /* wipes */
     sg_tls_ctx_free(s->tls);
     free(s);
@@ -146,7 +185,7 @@ bool sg_store_connected(const struct sg_store *s)
 
 void sg_store_fail(struct sg_store *s, const char *what)
 {
-    sg_log_warn("redis %s: %s; retrying in %lld ms", s->cfg->redis,
+    sg_log_warn("redis %s: %s; retrying in %lld ms", s->label,
                 what ? what : "failed",
                 (long long)(s->backoff_ms ? s->backoff_ms : BACKOFF_MIN_MS));
     sg_store_disconnect(s);
@@ -154,18 +193,6 @@ void sg_store_fail(struct sg_store *s, const char *what)
     if (s->backoff_ms > BACKOFF_MAX_MS)
         s->backoff_ms = BACKOFF_MAX_MS;
     s->retry_at_ms = sg_monotonic_ms() + s->backoff_ms;
-}
-
-static redisContext *open_context(const struct sg_config *cfg)
-{
-    struct timeval tv = ms_to_timeval(cfg->redis_connect_timeout_ms);
-    struct sg_addr a;
-
-    if (sg_addr_parse(cfg->redis, &a)) /* checked when the config loaded */
-        return NULL;
-    if (a.is_unix)
-        return redisConnectUnixWithTimeout(a.path, tv);
-    return redisConnectWithTimeout(a.host, a.port, tv);
 }
 
 /* redisGetReply, through TLS when the connection has it. */
@@ -190,69 +217,176 @@ static redisReply *command(struct sg_store *s, const char *fmt, ...)
     return reply;
 }
 
-/* TLS on the fresh connection when configured, then AUTH and SELECT. */
-static int handshake(struct sg_store *s)
+/* s->c connected to a, with the timeouts, keepalive and TLS; false with
+ * the reason in why (the caller drops what is half open). */
+static bool open_link(struct sg_store *s, const struct sg_addr *a, char *why,
+                      size_t cap)
 {
-    redisReply *r;
+    struct timeval tv = ms_to_timeval(s->cfg->redis_connect_timeout_ms);
+    const char *name = s->cfg->redis_tls_server_name;
+
+    s->c = a->is_unix ? redisConnectUnixWithTimeout(a->path, tv)
+                      : redisConnectWithTimeout(a->host, a->port, tv);
+    if (!s->c || s->c->err) {
+        snprintf(why, cap, "%s", s->c ? s->c->errstr : "cannot connect");
+        return false;
+    }
+    redisSetTimeout(s->c, ms_to_timeval(s->cfg->redis_timeout_ms));
+    if (!a->is_unix)
+        redisEnableKeepAlive(s->c);
+    if (s->tls && !(s->ssl = sg_tls_connect(s->tls, s->c, name ? name : a->host))) {
+        snprintf(why, cap, "%s", s->c->errstr);
+        return false;
+    }
+    return true;
+}
+
+/* Run a command whose only good answer is a status: false with the
+ * reason (Redis' error, or the transport's) in why. */
+static bool status_ok(struct sg_store *s, redisReply *r, const char *what,
+                      char *why, size_t cap)
+{
+    bool ok = r && r->type != REDIS_REPLY_ERROR;
+
+    if (!ok)
+        snprintf(why, cap, "%s: %s", what, r ? r->str : s->c->errstr);
+    freeReplyObject(r);
+    return ok;
+}
+
+/* AUTH and SELECT on a fresh connection. */
+static bool handshake(struct sg_store *s, char *why, size_t cap)
+{
     char db[16];
 
-    if (s->tls) {
-        const char *name = s->cfg->redis_tls_server_name;
-        struct sg_addr a;
-        if (!name) {
-            sg_addr_parse(s->cfg->redis, &a); /* checked at load: TCP */
-            name = a.host;
-        }
-        if (!(s->ssl = sg_tls_connect(s->tls, s->c, name))) {
-            sg_store_fail(s, s->c->errstr);
-            return SG_ESTORE;
-        }
-    }
-    if (s->password) {
-        r = command(s, "AUTH %b", s->password, s->password_len);
-        if (!r || r->type == REDIS_REPLY_ERROR) {
-            sg_store_fail(s, r ? "authentication refused" : s->c->errstr);
-            freeReplyObject(r);
-            return SG_ESTORE;
-        }
-        freeReplyObject(r);
-    }
+    if (s->password &&
+        !status_ok(s, command(s, "AUTH %b", s->password, s->password_len),
+                   "authentication refused", why, cap))
+        return false;
     if (s->cfg->redis_db) {
         snprintf(db, sizeof(db), "%d", s->cfg->redis_db);
-        r = command(s, "SELECT %s", db);
-        if (!r || r->type == REDIS_REPLY_ERROR) {
-            sg_store_fail(s, r ? r->str : s->c->errstr);
-            freeReplyObject(r);
-            return SG_ESTORE;
-        }
-        freeReplyObject(r);
+        if (!status_ok(s, command(s, "SELECT %s", db), "SELECT", why, cap))
+            return false;
     }
-    return SG_OK;
+    return true;
+}
+
+/* The master's address from SENTINEL get-master-addr-by-name. */
+static bool master_from_reply(const redisReply *r, struct sg_addr *out,
+                              char *why, size_t cap)
+{
+    long port;
+    char *end;
+
+    if (r->type == REDIS_REPLY_NIL) {
+        snprintf(why, cap, "the sentinel knows no master of that name");
+        return false;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_STRING ||
+        r->element[1]->type != REDIS_REPLY_STRING ||
+        r->element[0]->len == 0 || r->element[0]->len > SG_ADDR_HOST_MAX) {
+        snprintf(why, cap, "the sentinel's answer is not an address");
+        return false;
+    }
+    port = strtol(r->element[1]->str, &end, 10);
+    if (*end || port < 1 || port > 65535) {
+        snprintf(why, cap, "the sentinel's answer is not an address");
+        return false;
+    }
+    memset(out, 0, sizeof(*out));
+    memcpy(out->host, r->element[0]->str, r->element[0]->len);
+    out->port = (int)port;
+    return true;
+}
+
+/* Ask the sentinels for the master, as redis.io's guidelines for
+ * sentinel clients say: in turn, from the one that answered last, which
+ * is asked first again next time. */
+static bool discover(struct sg_store *s, char *why, size_t cap)
+{
+    char last[200] = "no sentinel answered";
+
+    for (size_t i = 0; i < s->nsentinels; i++) {
+        size_t k = (s->sentinel_first + i) % s->nsentinels;
+        const struct sg_addr *a = &s->sentinels[k];
+        redisReply *r = NULL;
+        bool ok = open_link(s, a, last, sizeof(last)) &&
+                  (!s->sentinel_password ||
+                   status_ok(s,
+                             command(s, "AUTH %b", s->sentinel_password,
+                                     s->sentinel_password_len),
+                             "authentication refused", last, sizeof(last)));
+        if (ok) {
+            r = command(s, "SENTINEL get-master-addr-by-name %s",
+                        s->cfg->redis_master_name);
+            if (!r)
+                snprintf(last, sizeof(last), "%s", s->c->errstr);
+            else if (r->type == REDIS_REPLY_ERROR)
+                snprintf(last, sizeof(last), "%s", r->str);
+            ok = r && r->type != REDIS_REPLY_ERROR &&
+                 master_from_reply(r, &s->master, last, sizeof(last));
+            freeReplyObject(r);
+        }
+        sg_store_disconnect(s);
+        if (ok) {
+            s->sentinel_first = k;
+            return true;
+        }
+        sg_log_debug("redis %s: sentinel %s:%d: %s", s->label, a->host,
+                     a->port, last);
+    }
+    snprintf(why, cap, "no sentinel gave its address (last: %s)", last);
+    return false;
+}
+
+/* The node the sentinels named really is the master (ROLE): during a
+ * failover the one they name may still be a replica. */
+static bool is_master(struct sg_store *s, char *why, size_t cap)
+{
+    redisReply *r = command(s, "ROLE");
+    const char *role = !r ? s->c->errstr : "no role";
+    bool ok;
+
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+        r->element[0]->type == REDIS_REPLY_STRING)
+        role = r->element[0]->str;
+    ok = r && strcmp(role, "master") == 0;
+    if (!ok)
+        snprintf(why, cap, "%.100s:%d is not the master (ROLE: %.60s)",
+                 s->master.host, s->master.port, role);
+    freeReplyObject(r);
+    return ok;
 }
 
 int sg_store_connect(struct sg_store *s)
 {
-    struct timeval tv;
+    char why[256];
 
     if (s->c)
         return SG_OK;
     if (s->retry_at_ms && sg_monotonic_ms() < s->retry_at_ms)
         return SG_ESTORE;
-    s->c = open_context(s->cfg);
-    if (!s->c || s->c->err) {
-        sg_store_fail(s, s->c ? s->c->errstr : "cannot connect");
+    if ((s->nsentinels && !discover(s, why, sizeof(why))) ||
+        !open_link(s, s->nsentinels ? &s->master : &s->addr, why,
+                   sizeof(why)) ||
+        !handshake(s, why, sizeof(why)) ||
+        (s->nsentinels && !is_master(s, why, sizeof(why)))) {
+        sg_store_fail(s, why);
         return SG_ESTORE;
     }
-    tv = ms_to_timeval(s->cfg->redis_timeout_ms);
-    redisSetTimeout(s->c, tv);
-    if (s->c->connection_type == REDIS_CONN_TCP)
-        redisEnableKeepAlive(s->c);
-    if (handshake(s) != SG_OK)
-        return SG_ESTORE;
-    if (s->backoff_ms)
-        sg_log_info("redis %s: connected again", s->cfg->redis);
+    if (s->nsentinels && (s->master_port != s->master.port ||
+                          strcmp(s->master_host, s->master.host) != 0)) {
+        sg_log_info("redis %s: at %s:%d", s->label, s->master.host,
+                    s->master.port);
+        memcpy(s->master_host, s->master.host, sizeof(s->master_host));
+        s->master_port = s->master.port;
+    } else if (s->backoff_ms) {
+        sg_log_info("redis %s: connected again", s->label);
+    }
     s->backoff_ms = 0;
     s->retry_at_ms = 0;
+    s->checked_ms = sg_monotonic_ms();
     s->connects++;
     return SG_OK;
 }
@@ -273,12 +407,49 @@ static bool still_open(const struct sg_store *s)
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
 }
 
-/* A connection to send on: the one kept if still open, else a new one
- * (no backoff for a stale one: Redis may well be back already). */
+/* With sentinels, once every SENTINEL_CHECK_MS a worker that sends a
+ * command asks them again who the master is. In a failover whose old
+ * master stays up (SENTINEL FAILOVER, a healed partition), that node
+ * keeps accepting writes until the sentinels make it a replica, seconds
+ * later, and then drops them: nothing else would move a kept connection
+ * off it. A lost check (no sentinel answers) keeps the connection. */
+#define SENTINEL_CHECK_MS 1000
+
+static bool master_moved(struct sg_store *s)
+{
+    redisContext *c = s->c;
+    SSL *ssl = s->ssl;
+    struct sg_addr was = s->master;
+    char why[256];
+    bool moved;
+
+    s->c = NULL, s->ssl = NULL; /* discover works on a link of its own */
+    moved = discover(s, why, sizeof(why)) &&
+            (s->master.port != was.port || strcmp(s->master.host, was.host));
+    s->c = c, s->ssl = ssl;
+    if (moved)
+        sg_log_info("redis %s: the sentinels now name %s:%d", s->label,
+                    s->master.host, s->master.port);
+    else
+        s->master = was;
+    return moved;
+}
+
+/* A connection to send on: the one kept if still open (and, with
+ * sentinels, still to the master they name), else a new one (no backoff
+ * for a stale one: Redis may well be back already). */
 static int connect_live(struct sg_store *s)
 {
     if (s->c && !still_open(s))
         sg_store_disconnect(s);
+    if (s->c && s->nsentinels) {
+        int64_t now = sg_monotonic_ms();
+        if (now - s->checked_ms >= SENTINEL_CHECK_MS) {
+            s->checked_ms = now;
+            if (master_moved(s))
+                sg_store_disconnect(s);
+        }
+    }
     return sg_store_connect(s);
 }
 
@@ -316,6 +487,23 @@ static int format_command(struct sg_store *s, int argc, const char **argv,
     return SG_OK;
 }
 
+/* An error reply that means "not serving writes here now": the node was
+ * demoted to a replica by a failover (READONLY), is loading its data set
+ * (LOADING), lost its master (MASTERDOWN), or has fewer replicas than its
+ * min-replicas-to-write (NOREPLICAS). The command did not run. */
+static bool not_serving(const redisReply *r)
+{
+    static const char *const codes[] = {"READONLY ", "LOADING ",
+                                        "MASTERDOWN ", "NOREPLICAS "};
+
+    if (r->type != REDIS_REPLY_ERROR)
+        return false;
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+        if (strncmp(r->str, codes[i], strlen(codes[i])) == 0)
+            return true;
+    return false;
+}
+
 static redisReply *send_command(struct sg_store *s)
 {
     void *reply = NULL;
@@ -342,8 +530,15 @@ redisReply *sg_store_argv(struct sg_store *s, int argc, const char **argv,
         return NULL;
     }
     r = send_command(s);
-    if (!r)
+    if (!r) {
         sg_store_fail(s, s->c->errstr);
+    } else if (not_serving(r)) {
+        /* a replica now, or loading: the command did not run; find the
+         * master again (sentinels) or wait for it, as for a lost link */
+        sg_store_fail(s, r->str);
+        freeReplyObject(r);
+        r = NULL;
+    }
     sg_buf_wipe(&s->cmd); /* may hold a password hash (register, passwd) */
     return r;
 }

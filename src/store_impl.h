@@ -10,6 +10,7 @@
 #include <hiredis/hiredis.h>
 #include <openssl/ssl.h>
 
+#include "addr.h"
 #include "buf.h"
 #include "keys.h"
 #include "store.h"
@@ -34,9 +35,20 @@ struct sg_store {
     const struct sg_config *cfg;
     const char *exists_argv[SG_SCRIPT_COUNT + 2]; /* SCRIPT EXISTS sha... */
     redisContext *c;
-    SSL_CTX *tls;   /* redis_tls = on: made once, from the config */
-    SSL *ssl;       /* the TLS session on c's socket, with c */
-    char *password; /* from redis_password_file, wiped on free */
+    SSL_CTX *tls;        /* redis_tls = on: made once, from the config */
+    SSL *ssl;            /* the TLS session on c's socket, with c */
+    char label[80];      /* `redis`, or "master NAME": for the log */
+    struct sg_addr addr; /* `redis`, parsed (no sentinels) */
+    /* redis_sentinels: whom to ask, first the one that answered last */
+    struct sg_addr *sentinels;
+    size_t nsentinels, sentinel_first;
+    char *sentinel_password; /* wiped on free */
+    size_t sentinel_password_len;
+    struct sg_addr master;                  /* the last address they gave */
+    char master_host[SG_ADDR_HOST_MAX + 1]; /* the one logged last */
+    int master_port;
+    int64_t checked_ms; /* monotonic: the sentinels last asked */
+    char *password;     /* from redis_password_file, wiped on free */
     size_t password_len;
     int64_t retry_at_ms; /* monotonic; no connect attempt before */
     int64_t backoff_ms;

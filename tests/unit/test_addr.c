@@ -84,11 +84,48 @@ static void test_listen(void)
         close(fd);
 }
 
+static void test_lists(void)
+{
+    struct sg_addr a[SG_SENTINELS_MAX];
+    char many[SG_SENTINELS_MAX * 16 + 32] = "";
+    size_t n = 99;
+
+    TAP_OK(!sg_addr_parse_list("127.0.0.1:26379, 127.0.0.1:26380,[::1]:26381",
+                               a, SG_SENTINELS_MAX, &n) &&
+               n == 3 && a[0].port == 26379 && a[1].port == 26380 &&
+               !strcmp(a[2].host, "::1"),
+           "list: commas, blanks and an IPv6 address");
+    TAP_OK(!sg_addr_parse_list(" s1:1\ts2:2 ", a, SG_SENTINELS_MAX, &n) &&
+               n == 2 && !strcmp(a[1].host, "s2"),
+           "list: blanks alone separate");
+    TAP_IS_STR(sg_addr_parse_list("", a, SG_SENTINELS_MAX, &n),
+               "expected one or more host:port addresses", "list: empty");
+    TAP_IS_STR(sg_addr_parse_list(" , ", a, SG_SENTINELS_MAX, &n),
+               "expected one or more host:port addresses",
+               "list: separators only");
+    TAP_IS_STR(sg_addr_parse_list("h:1, unix:/run/s.sock", a, SG_SENTINELS_MAX,
+                                  &n),
+               "expected host:port addresses, not unix sockets",
+               "list: a unix socket refused");
+    TAP_OK(sg_addr_parse_list("h:1, h:0", a, SG_SENTINELS_MAX, &n) != NULL,
+           "list: a bad port refused");
+    for (int i = 0; i <= SG_SENTINELS_MAX; i++)
+        snprintf(many + strlen(many), sizeof(many) - strlen(many), "h:%d,",
+                 i + 1);
+    TAP_IS_STR(sg_addr_parse_list(many, a, SG_SENTINELS_MAX, &n),
+               "too many addresses", "list: one over the maximum refused");
+    many[strlen(many) - strlen("h:17,")] = '\0';
+    TAP_OK(!sg_addr_parse_list(many, a, SG_SENTINELS_MAX, &n) &&
+               n == SG_SENTINELS_MAX,
+           "list: the maximum accepted");
+}
+
 int main(void)
 {
     test_forms();
     test_refused();
     test_lengths();
+    test_lists();
     test_listen();
     return tap_done();
 }

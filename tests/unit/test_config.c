@@ -556,6 +556,37 @@ static void test_cross_key_errors(void)
     sg_config_free(cfg);
 }
 
+static void test_sentinel_keys(void)
+{
+    struct sg_config *cfg;
+
+    expect_error("redis_sentinels = s1:26379\n",
+                 "t.conf:1: redis_sentinels: needs redis_master_name",
+                 "error: sentinels without the master's name");
+    expect_error("redis_master_name = mymaster\n",
+                 "t.conf:1: redis_master_name: needs redis_sentinels",
+                 "error: a master name without sentinels");
+    expect_error("redis_sentinel_password_file = /p\n",
+                 "t.conf:1: redis_sentinel_password_file: needs "
+                 "redis_sentinels",
+                 "error: a sentinel password without sentinels");
+    expect_error("redis_sentinels = unix:/s.sock\nredis_master_name = m\n",
+                 "t.conf:1: redis_sentinels: expected host:port addresses, "
+                 "not unix sockets, got \"unix:/s.sock\"",
+                 "error: a sentinel on a unix socket");
+    expect_error("redis_sentinels = s:1\nredis_master_name = my master\n",
+                 "t.conf:2: redis_master_name: expected 1 to 64 letters, "
+                 "digits or -_.:, got \"my master\"",
+                 "error: a blank in the master's name");
+    cfg = parse_ok("redis = unix:/run/redis.sock\nredis_tls = on\n"
+                   "redis_sentinels = s1:26379, s2:26379\n"
+                   "redis_master_name = mymaster\n",
+                   "sentinels over TLS: `redis` (unused) may be a socket");
+    if (cfg)
+        TAP_IS_STR(cfg->redis_master_name, "mymaster", "the master's name");
+    sg_config_free(cfg);
+}
+
 static void test_tls_keys(void)
 {
     struct sg_config *cfg;
@@ -936,6 +967,7 @@ int main(void)
     test_key_prefix_errors();
     test_cross_key_errors();
     test_tls_keys();
+    test_sentinel_keys();
     test_file_shape_errors();
     test_error_buffer();
     test_parse_duration();
