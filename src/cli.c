@@ -85,7 +85,8 @@ static void usage(FILE *out)
             "       sessiongate sessions list EMAIL\n"
             "       sessiongate sessions revoke EMAIL [SESSION_ID]\n"
             "\n"
-            "Each takes --config FILE, else $SESSIONGATE_CONFIG, else\n"
+            "Each takes --config FILE (before or after the command words),\n"
+            "else $SESSIONGATE_CONFIG, else\n"
             "%s/sessiongate/sessiongate.conf. Passwords are read from\n"
             "standard input (its first line, or typed twice at a terminal),\n"
             "never from the command line. Exit status: 0 done, 1 failed,\n"
@@ -625,10 +626,44 @@ static const struct command commands[] = {
     {"sessions", "revoke", 1, 2, false, sessions_revoke},
 };
 
+/* The options every command takes, accepted before the command words too
+ * ("sessiongate --config FILE user add ..."): how many of argv[1..] they
+ * take, 0 if none, -1 if the last one lacks its value. *config is set. */
+static int global_options(int argc, char **argv, const char **config)
+{
+    int i = 1;
+
+    while (i < argc) {
+        const char *a = argv[i];
+        if (strcmp(a, "--config") == 0 || strcmp(a, "-c") == 0) {
+            if (i + 1 >= argc)
+                return -1;
+            *config = argv[i + 1];
+            i += 2;
+        } else if (strncmp(a, "--config=", 9) == 0) {
+            *config = a + 9;
+            i++;
+        } else if (strncmp(a, "-c", 2) == 0 && a[2]) {
+            *config = a + 2;
+            i++;
+        } else {
+            break;
+        }
+    }
+    return i - 1;
+}
+
+static bool is_group(const char *word)
+{
+    return strcmp(word, "user") == 0 || strcmp(word, "sessions") == 0;
+}
+
 bool sg_cli_is_command(int argc, char **argv)
 {
-    return argc > 1 &&
-           (strcmp(argv[1], "user") == 0 || strcmp(argv[1], "sessions") == 0);
+    const char *config = NULL;
+    int n = global_options(argc, argv, &config);
+
+    return n >= 0 && argc > n + 1 && is_group(argv[n + 1]);
 }
 
 static int usage_error(const struct cli *c, const char *what, const char *arg)
@@ -658,7 +693,9 @@ static int parse_options(struct cli *c, int argc, char **argv)
     optind = 0; /* GNU: start afresh, argv[0] being the command word */
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":c:n:r:h", longopts, NULL)) != -1) {
-        if (opt == 'c') {
+        if (opt == 'c' && c->config_path) {
+            return 1 + usage_error(c, "--config", "given twice");
+        } else if (opt == 'c') {
             c->config_path = optarg;
         } else if (opt == 'n' && extra && !c->name) {
             c->name = optarg;
@@ -714,7 +751,16 @@ static int open_services(struct cli *c)
 int sg_cli_main(int argc, char **argv)
 {
     struct cli c = {0};
-    int rc;
+    const char *config = NULL;
+    int rc, n = global_options(argc, argv, &config);
+
+    /* the command words then come first, as if the options followed them
+     * (sg_cli_is_command said argv[n + 1] is a group) */
+    if (n > 0) {
+        argv[n] = argv[0];
+        argv += n, argc -= n;
+        c.config_path = config;
+    }
 
     if (argc > 2 &&
         (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {

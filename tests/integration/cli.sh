@@ -538,6 +538,24 @@ test_config_from_environment() {
     assertEquals "the environment is read" 1 "$RC"
 }
 
+test_config_before_the_command() {
+    sgin $'correct horse\n' --config "$CONF" user add first@example.com --role admin
+    assertEquals "--config FILE before the command ($ERR)" 0 "$RC"
+    assertEquals "and the command's own options after it" admin \
+        "$(rcli HGET "sg:{u:$OUT}:user" roles)"
+    sg --config="$CONF" user list
+    assertEquals "--config=FILE ($ERR)" 0 "$RC"
+    assertContains "$OUT" first@example.com
+    sg -c "$CONF" sessions list first@example.com
+    assertEquals "-c FILE ($ERR)" 0 "$RC"
+    sg "-c$CONF" user list
+    assertEquals "-cFILE ($ERR)" 0 "$RC"
+    SESSIONGATE_CONFIG=$DIR/down.conf sg --config "$CONF" user list
+    assertEquals "before the command, --config wins too" 0 "$RC"
+    assert_usage_error --config "$CONF" user list --config "$CONF"
+    assertContains "given twice" "$ERR" "given twice"
+}
+
 test_bad_config_fails() {
     sg user list --config "$DIR/missing.conf"
     assertEquals 1 "$RC"
