@@ -6,7 +6,8 @@
 # (tests/www-private/: a static file and a CGI; /private/admin/ needs the
 # role admin). Used by the integration tests; usable by hand.
 #
-#   tests/stack.sh start SERVER --port P --dir D   SERVER: lighttpd apache nginx cgi
+#   tests/stack.sh start SERVER --port P --dir D [--shipped]
+#                                   SERVER: lighttpd apache nginx cgi
 #   tests/stack.sh stop --dir D
 #   tests/stack.sh redis-stop --dir D | redis-start --dir D
 #   tests/stack.sh pids --dir D [all|master|worker|reader]
@@ -30,7 +31,9 @@
 # D/sessiongate.conf: a key given there replaces the stack's own value for
 # it (repeated keys are errors in sessiongate), other lines are appended.
 # SG_STACK_WORKERS (default 2) sets the workers of lighttpd's and nginx's
-# sessiongate.
+# sessiongate. --shipped leaves out what only the tests want (a password
+# hash of 1000 PBKDF2 iterations, where the shipped default is 600000):
+# the README's demo runs so (SG_STACK_SHIPPED=1 does the same).
 #
 # The web server configs are the shipped ones (lighttpd/, apache/, nginx/ at
 # the top of the source tree) with their production paths replaced by paths
@@ -255,6 +258,10 @@ write_config() {
 $extra}"
     fi
     render "$TEMPLATES/sessiongate.conf.in" "$tmp"
+    if [ "${SHIPPED:-0}" = 1 ]; then
+        grep -v '^pbkdf2_iterations[[:space:]]*=' "$tmp" >"$tmp.x"
+        mv "$tmp.x" "$tmp"
+    fi
     if [ -n "$extra" ]; then
         keys=
         while IFS= read -r line; do
@@ -595,6 +602,7 @@ PORT=$PORT
 BIN=$APP_BIN
 APP_USER=$APP_USER
 WORKERS=$WORKERS
+SHIPPED=$SHIPPED
 URL=http://127.0.0.1:$PORT/api/v1
 SITE=http://127.0.0.1:$PORT/
 EOF
@@ -692,9 +700,11 @@ fi
 PORT=
 D=
 ROLE=all
+SHIPPED=${SG_STACK_SHIPPED:-0}
 while [ $# -gt 0 ]; do
     case $1 in
     --port) PORT=${2:-}; shift 2 || usage ;;
+    --shipped) SHIPPED=1; shift ;;
     --dir) D=${2:-}; shift 2 || usage ;;
     all | master | worker | reader) ROLE=$1; shift ;;
     *) usage ;;
@@ -709,6 +719,7 @@ if [ "$CMD" != start ]; then
     SERVER=$(state SERVER)
     PORT=$(state PORT)
     WORKERS=$(state WORKERS)
+    SHIPPED=$(state SHIPPED)
     set_user
 fi
 

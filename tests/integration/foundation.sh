@@ -125,6 +125,26 @@ test_stack_files() {
     assertEquals "base URL" "http://127.0.0.1:$SG_PORT/api/v1" "$SG_URL"
 }
 
+# The README's demo (lighttpd, tests/stack.sh --shipped) runs the
+# shipped defaults: its password hashes have 600000 iterations, where the
+# suites' stacks use 1000.
+test_shipped_demo_stack() {
+    [ "$SG_SERVER" = lighttpd ] || { startSkipping; return; }
+    local d url body uid
+    d=$(mktemp -d "${TMPDIR:-/tmp}/sg-shipped.XXXXXX") || fail "mktemp"
+    url=$(SG_STACK_SHIPPED=1 sg_stack_start_at lighttpd "$d")
+    assertNotNull "the --shipped stack starts" "$url"
+    assertFalse "no pbkdf2_iterations line" "grep -q '^pbkdf2_iterations' '$d/sessiongate.conf'"
+    body=$(curl -s --max-time 60 -H 'Content-Type: application/json' \
+        --data-binary '{"email":"demo@example.com","password":"a demo password"}' "$url/auth/register")
+    uid=$(jq -r '.data.user.id // empty' <<<"$body")
+    assertNotNull "registered: $body" "$uid"
+    assertContains "a hash at the shipped 600000 iterations" \
+        "$(redis-cli -s "$d/redis.sock" HGET "sg:{u:$uid}:user" password)" 'pbkdf2-sha256$600000$'
+    [ -s "$d/stack.state" ] && "$SG_STACK" stop --dir "$d" >/dev/null 2>&1
+    rm -rf "$d"
+}
+
 test_health() {
     sg_req GET /health
     assertEquals "status" 200 "$SG_STATUS"
