@@ -1,0 +1,179 @@
+/* test_cluster.c -- the slot map read from CLUSTER SHARDS and CLUSTER
+ * SLOTS replies, and -MOVED / -ASK redirections (store_cluster.c). The
+ * replies are RESP text parsed by hiredis' reader, as from a socket. */
+#include <string.h>
+
+#include "store_cluster.h"
+#include "tap.h"
+
+static struct sg_cluster_map map;
+static const struct sg_addr seed = {.host = "10.0.0.9", .port = 7009};
+
+/* The reply RESP holds, or NULL (the test then fails on it). */
+static redisReply *parse(const char *resp)
+{
+    redisReader *rd = redisReaderCreate();
+    void *reply = NULL;
+
+    if (!rd)
+        return NULL;
+    if (redisReaderFeed(rd, resp, strlen(resp)) != REDIS_OK ||
+        redisReaderGetReply(rd, &reply) != REDIS_OK)
+        reply = NULL;
+    redisReaderFree(rd);
+    return reply;
+}
+
+/* A CLUSTER SLOTS entry: range LO-HI, master HOST:PORT, one replica. */
+#define SLOTS_ENTRY(lo, hi, hostlen, host, port)                               \
+    "*4\r\n:" lo "\r\n:" hi "\r\n*3\r\n$" hostlen "\r\n" host "\r\n:" port     \
+    "\r\n$2\r\nid\r\n*3\r\n$9\r\n127.0.0.9\r\n:9999\r\n$2\r\nrp\r\n"
+
+static int from_slots(const char *resp, char *why, size_t cap)
+{
+    redisReply *r = parse(resp);
+    int rc = r ? sg_cluster_map_from_slots(&map, r, &seed, why, cap) : -99;
+
+    freeReplyObject(r);
+    return rc;
+}
+
+static void test_slots(void)
+{
+    char why[128] = "";
+
+    TAP_OK(from_slots(
+               "*3\r\n" SLOTS_ENTRY("0", "5460", "9", "127.0.0.1", "7000")
+                   SLOTS_ENTRY("5461", "10922", "9", "127.0.0.1", "7001")
+                       SLOTS_ENTRY("10923", "16383", "9", "127.0.0.1", "7002"),
+               why, sizeof(why)) == SG_OK,
+           "slots: three masters read");
+    TAP_OK(map.n == 3 && sg_cluster_map_uncovered(&map) == 0,
+           "slots: three nodes, every slot served (replicas not kept)");
+    TAP_OK(map.slot_node[0] == map.slot_node[5460] &&
+               map.nodes[map.slot_node[5460]].port == 7000 &&
+               map.nodes[map.slot_node[5461]].port == 7001 &&
+               map.nodes[map.slot_node[16383]].port == 7002,
+           "slots: each range to its master");
+    TAP_IS_STR(map.nodes[0].host, "127.0.0.1", "slots: the master's host");
+
+    TAP_OK(from_slots("*2\r\n" SLOTS_ENTRY("0", "99", "0", "", "7000")
+                          SLOTS_ENTRY("200", "299", "1", "?", "7001"),
+                      why, sizeof(why)) == SG_OK,
+           "slots: empty and '?' endpoints");
+    TAP_IS_STR(map.nodes[map.slot_node[0]].host, "10.0.0.9",
+               "slots: an empty endpoint is the node asked");
+    TAP_OK(map.nodes[map.slot_node[250]].port == 7001 &&
+               !strcmp(map.nodes[map.slot_node[250]].host, "10.0.0.9"),
+           "slots: so is '?', with its own port");
+    TAP_OK(sg_cluster_map_uncovered(&map) == SG_SLOTS - 200 &&
+               map.slot_node[100] == SG_CLUSTER_NO_NODE,
+           "slots: what no range covers stays open");
+
+    TAP_OK(from_slots("*1\r\n" SLOTS_ENTRY("10", "9", "1", "h", "1"), why,
+                      sizeof(why)) == SG_ESTORE &&
+               strstr(why, "range"),
+           "slots: a range ending before it starts refused");
+    TAP_OK(from_slots("*1\r\n" SLOTS_ENTRY("0", "16384", "1", "h", "1"), why,
+                      sizeof(why)) == SG_ESTORE,
+           "slots: slot 16384 refused");
+    TAP_OK(from_slots("*1\r\n" SLOTS_ENTRY("0", "1", "1", "h", "0"), why,
+                      sizeof(why)) == SG_ESTORE &&
+               strstr(why, "node"),
+           "slots: port 0 refused");
+    TAP_OK(from_slots("+OK\r\n", why, sizeof(why)) == SG_ESTORE,
+           "slots: not an array refused");
+    TAP_OK(from_slots("*1\r\n*2\r\n:0\r\n:1\r\n", why, sizeof(why)) ==
+               SG_ESTORE,
+           "slots: an entry without its master refused");
+}
+
+static int from_shards(const char *resp, char *why, size_t cap)
+{
+    redisReply *r = parse(resp);
+    int rc = r ? sg_cluster_map_from_shards(&map, r, &seed, why, cap) : -99;
+
+    freeReplyObject(r);
+    return rc;
+}
+
+static void test_shards(void)
+{
+    char why[128] = "";
+    /* shard 1: slots 0-99 and 200-299, its replica listed first; shard 2:
+     * 100-199, its master failed; shard 3: no slots */
+    const char *three =
+        "*3\r\n"
+        "*4\r\n$5\r\nslots\r\n*4\r\n:0\r\n:99\r\n:200\r\n:299\r\n"
+        "$5\r\nnodes\r\n*2\r\n"
+        "*10\r\n$2\r\nid\r\n$1\r\nr\r\n$4\r\nport\r\n:7101\r\n"
+        "$8\r\nendpoint\r\n$9\r\n127.0.0.1\r\n$4\r\nrole\r\n$7\r\nreplica\r\n"
+        "$6\r\nhealth\r\n$6\r\nonline\r\n"
+        "*10\r\n$2\r\nid\r\n$1\r\nm\r\n$4\r\nport\r\n:7001\r\n"
+        "$8\r\nendpoint\r\n$9\r\n127.0.0.1\r\n$4\r\nrole\r\n$6\r\nmaster\r\n"
+        "$6\r\nhealth\r\n$6\r\nonline\r\n"
+        "*4\r\n$5\r\nslots\r\n*2\r\n:100\r\n:199\r\n"
+        "$5\r\nnodes\r\n*1\r\n"
+        "*10\r\n$2\r\nid\r\n$1\r\nf\r\n$4\r\nport\r\n:7002\r\n"
+        "$8\r\nendpoint\r\n$9\r\n127.0.0.1\r\n$4\r\nrole\r\n$6\r\nmaster\r\n"
+        "$6\r\nhealth\r\n$6\r\nfailed\r\n"
+        "*4\r\n$5\r\nslots\r\n*0\r\n$5\r\nnodes\r\n*0\r\n";
+
+    TAP_OK(from_shards(three, why, sizeof(why)) == SG_OK,
+           "shards: three shards read");
+    TAP_OK(map.n == 1 && map.nodes[0].port == 7001,
+           "shards: only the online master is kept");
+    TAP_OK(map.slot_node[0] == 0 && map.slot_node[99] == 0 &&
+               map.slot_node[250] == 0 &&
+               map.slot_node[150] == SG_CLUSTER_NO_NODE,
+           "shards: both ranges to it; a failed master's slots stay open");
+    TAP_OK(sg_cluster_map_uncovered(&map) == SG_SLOTS - 200,
+           "shards: what is open counted");
+    TAP_OK(from_shards("*1\r\n*4\r\n$5\r\nslots\r\n*1\r\n:0\r\n"
+                       "$5\r\nnodes\r\n*0\r\n",
+                       why, sizeof(why)) == SG_ESTORE,
+           "shards: an odd slots list refused");
+    TAP_OK(from_shards("*1\r\n*2\r\n$5\r\nnodes\r\n*0\r\n", why, sizeof(why)) ==
+               SG_ESTORE,
+           "shards: a shard without slots refused");
+    TAP_OK(from_shards(":1\r\n", why, sizeof(why)) == SG_ESTORE,
+           "shards: not an array refused");
+}
+
+static void test_redirects(void)
+{
+    struct sg_addr to;
+    unsigned slot = 0;
+    bool ask = true;
+
+    TAP_OK(sg_cluster_parse_redirect("MOVED 3999 127.0.0.1:6381", &ask, &slot,
+                                     &to) &&
+               !ask && slot == 3999 && !strcmp(to.host, "127.0.0.1") &&
+               to.port == 6381,
+           "MOVED: slot and address");
+    TAP_OK(sg_cluster_parse_redirect("ASK 0 [::1]:7000", &ask, &slot, &to) &&
+               ask && slot == 0 && !strcmp(to.host, "::1") && to.port == 7000,
+           "ASK: an IPv6 address without its brackets");
+    TAP_OK(sg_cluster_parse_redirect("MOVED 16383 :7001", &ask, &slot, &to) &&
+               slot == 16383 && to.host[0] == '\0' && to.port == 7001,
+           "MOVED to ':PORT': the node that answered");
+    TAP_OK(!sg_cluster_parse_redirect("MOVED 16384 h:1", &ask, &slot, &to),
+           "a slot out of range refused");
+    TAP_OK(!sg_cluster_parse_redirect("MOVED 1 h:0", &ask, &slot, &to) &&
+               !sg_cluster_parse_redirect("MOVED 1 h:70000", &ask, &slot, &to),
+           "a bad port refused");
+    TAP_OK(!sg_cluster_parse_redirect("MOVED x h:1", &ask, &slot, &to) &&
+               !sg_cluster_parse_redirect("MOVED 1 h", &ask, &slot, &to),
+           "no slot or no port refused");
+    TAP_OK(!sg_cluster_parse_redirect("ERR wrong", &ask, &slot, &to) &&
+               !sg_cluster_parse_redirect("MOVEDX 1 h:1", &ask, &slot, &to),
+           "other errors are no redirection");
+}
+
+int main(void)
+{
+    test_slots();
+    test_shards();
+    test_redirects();
+    return tap_done();
+}
