@@ -35,9 +35,11 @@ oneTimeTearDown() {
 
 rcli() { redis-cli -s "$SG_DIR/redis.sock" "$@"; }
 
-# our_library: the name of the library the stack loaded, if one.
+# our_library: the name of the library the stack loaded, if one (the
+# other version's, which test_library_deleted loads, aside).
+OTHER_LIB=sessiongate_0000000000000000
 our_library() {
-    rcli function list | grep -x 'sessiongate_[0-9a-f]\{16\}' | head -1
+    rcli function list | grep -x 'sessiongate_[0-9a-f]\{16\}' | grep -vx "$OTHER_LIB" | head -1
 }
 
 # calls RE: how many times Redis ran the commands whose INFO commandstats
@@ -72,7 +74,7 @@ test_library_loaded() {
 }
 
 test_library_deleted() {
-    local lib other=sessiongate_0000000000000000 loads0
+    local lib other=$OTHER_LIB loads0
     api_new_user deleted || fail "sign-in"
     lib=$(our_library)
     rcli function load "#!lua name=$other
