@@ -102,8 +102,8 @@ test_verify_one_round_trip() {
             api_round_trips api_auth "$API_TOKEN" GET /auth/verify
             assertEquals "GET /auth/verify #$((i + 1)): status" 200 "$SG_STATUS"
             assertEquals "GET /auth/verify #$((i + 1)): round trips ($API_RT_CMDS)" 1 "$API_RT_STEADY"
-            assertTrue "GET /auth/verify #$((i + 1)): the one command is EVALSHA ($API_RT_CMDS)" \
-                "[[ \"\$API_RT_REQ_CMDS\" == '\"EVALSHA\"'* ]]"
+            assertTrue "GET /auth/verify #$((i + 1)): the one command is FCALL ($API_RT_CMDS)" \
+                "[[ \"\$API_RT_REQ_CMDS\" == '\"FCALL\"'* ]]"
         done
         # a rejected (revoked) token: still at most one
         api_signout "$API_TOKEN"
