@@ -122,7 +122,7 @@ esac
 
 # Redis' own time per script call (includes the commands the script runs)
 rstats=$(redis-cli -s "$SD/redis.sock" info commandstats 2>/dev/null | tr -d '\r' |
-    sed -n 's/^cmdstat_\(evalsha\|eval\):calls=\([0-9]*\),usec=[0-9]*,usec_per_call=\([0-9.]*\).*/\1 \2 calls, \3 us per call/p')
+    sed -n 's/^cmdstat_\(fcall\|evalsha\|eval\):calls=\([0-9]*\),usec=[0-9]*,usec_per_call=\([0-9.]*\).*/\1 \2 calls, \3 us per call/p')
 
 # SIGTERM: the worker finishes and callgrind writes its file
 pid=$(cat "$SD/pids/sessiongate")

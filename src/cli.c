@@ -58,6 +58,7 @@ struct command {
     const char *group, *name;
     int min_operands, max_operands;
     bool name_and_roles; /* takes --name and --role */
+    bool keep_option;    /* takes --keep-sessions */
     int (*run)(struct cli *c);
 };
 
@@ -67,6 +68,7 @@ struct cli {
     const char *name;                 /* --name, or NULL */
     const char *roles[ROLE_ARGS_MAX]; /* --role values */
     int nroles;
+    bool keep_sessions; /* --keep-sessions */
     char **operands;
     int noperands;
     struct sg_config *cfg;
@@ -78,7 +80,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: sessiongate user add EMAIL [--name NAME] [--role ROLE]...\n"
-            "       sessiongate user passwd EMAIL\n"
+            "       sessiongate user passwd EMAIL [--keep-sessions]\n"
             "       sessiongate user del EMAIL\n"
             "       sessiongate user list\n"
             "       sessiongate user roles EMAIL ROLE...\n"
@@ -440,8 +442,13 @@ static int user_add(struct cli *c)
     return 0;
 }
 
+/* A new password, then the end of every session of the user (unless
+ * --keep-sessions): a password is reset because it leaked, and whoever
+ * used it keeps no session. In that order, so that a sign-in with the
+ * old password between the two still ends. Prints how many ended. */
 static int user_passwd(struct cli *c)
 {
+    struct sg_auth_call call;
     struct sg_user u;
     char hash[SG_HASH_MAX + 1];
     int rc;
@@ -451,7 +458,19 @@ static int user_passwd(struct cli *c)
         return rc;
     rc = sg_store_user_set(c->store, u.id, "password", hash);
     OPENSSL_cleanse(hash, sizeof(hash));
-    return rc == SG_OK ? 0 : store_fail(c);
+    if (rc != SG_OK)
+        return store_fail(c);
+    if (c->keep_sessions)
+        return 0;
+    if (sg_store_operator(c->store, SG_OP_SESSIONS_END, u.id, NULL,
+                          sg_now_ms(), &call) != SG_OK ||
+        call.status != SG_AUTH_OK) {
+        fail("the password is changed, but the sessions could not be ended: "
+             "run `sessiongate sessions revoke` for the user");
+        return store_fail(c);
+    }
+    printf("%lld\n", call.terminated);
+    return 0;
 }
 
 static int user_del(struct cli *c)
@@ -617,13 +636,13 @@ static int sessions_revoke(struct cli *c)
 /* ---- command line ------------------------------------------------------- */
 
 static const struct command commands[] = {
-    {"user", "add", 1, 1, true, user_add},
-    {"user", "passwd", 1, 1, false, user_passwd},
-    {"user", "del", 1, 1, false, user_del},
-    {"user", "list", 0, 0, false, user_list},
-    {"user", "roles", 2, INT_MAX, false, user_roles},
-    {"sessions", "list", 1, 1, false, sessions_list},
-    {"sessions", "revoke", 1, 2, false, sessions_revoke},
+    {"user", "add", 1, 1, true, false, user_add},
+    {"user", "passwd", 1, 1, false, true, user_passwd},
+    {"user", "del", 1, 1, false, false, user_del},
+    {"user", "list", 0, 0, false, false, user_list},
+    {"user", "roles", 2, INT_MAX, false, false, user_roles},
+    {"sessions", "list", 1, 1, false, false, sessions_list},
+    {"sessions", "revoke", 1, 2, false, false, sessions_revoke},
 };
 
 /* The options every command takes, accepted before the command words too
@@ -685,6 +704,7 @@ static int parse_options(struct cli *c, int argc, char **argv)
         {"name", required_argument, NULL, 'n'},
         {"role", required_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},
+        {"keep-sessions", no_argument, NULL, 'k'},
         {NULL, 0, NULL, 0},
     };
     bool extra = c->cmd->name_and_roles;
@@ -704,6 +724,10 @@ static int parse_options(struct cli *c, int argc, char **argv)
         } else if (opt == 'h') {
             usage(stdout);
             return 1;
+        } else if (opt == 'k' && c->cmd->keep_option) {
+            c->keep_sessions = true;
+        } else if (opt == 'k') {
+            return 1 + usage_error(c, "--keep-sessions", "not allowed");
         } else if (opt == ':') {
             return 1 +
                    usage_error(c, "option needs a value:", argv[optind - 1]);

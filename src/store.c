@@ -29,11 +29,13 @@
 #include "lua/scripts.h"
 #include "store_impl.h"
 
-/* The scripts and their SHA1s, both from the build (src/lua/embed.sh):
- * no digest is computed at start-up, which matters to CGI. */
-#define SCRIPT(id, name, NAME) [id] = {sg_lua_##name, SG_LUA_##NAME##_SHA}
+/* The scripts, their SHA1s and their names in the function library, all
+ * from the build (src/lua/embed.sh): no digest is computed at start-up,
+ * which matters to CGI. */
+#define SCRIPT(id, name, NAME)                                                 \
+    [id] = {sg_lua_##name, SG_LUA_##NAME##_SHA, SG_LUA_##NAME##_FN}
 static const struct {
-    const char *src, *sha;
+    const char *src, *sha, *fn;
 } scripts[SG_SCRIPT_COUNT] = {
     SCRIPT(SG_SCRIPT_VERIFY, verify, VERIFY),
     SCRIPT(SG_SCRIPT_ME, me, ME),
@@ -57,6 +59,44 @@ const char *sg_store_script_source(int id)
 const char *sg_store_script_sha(int id)
 {
     return id >= 0 && id < SG_SCRIPT_COUNT ? scripts[id].sha : NULL;
+}
+
+const char *sg_store_script_fn(int id)
+{
+    return id >= 0 && id < SG_SCRIPT_COUNT ? scripts[id].fn : NULL;
+}
+
+/* The Redis 7 function library: every script registered as a function of
+ * (KEYS, ARGV), its text unchanged. Built when it is loaded, which is
+ * once per Redis data set, not kept. NULL when out of memory. */
+char *sg_store_library(size_t *len)
+{
+    static const char head[] = "#!lua name=" SG_LUA_LIBRARY "\n";
+    static const char reg[] = "redis.register_function('";
+    static const char args[] = "', function(KEYS, ARGV)\n";
+    static const char end[] = "end)\n";
+    size_t n = sizeof(head) - 1, at;
+    char *lib;
+
+    for (int i = 0; i < SG_SCRIPT_COUNT; i++)
+        n += sizeof(reg) - 1 + strlen(scripts[i].fn) + sizeof(args) - 1 +
+             strlen(scripts[i].src) + sizeof(end) - 1;
+    if (!(lib = malloc(n + 1)))
+        return NULL;
+    memcpy(lib, head, sizeof(head) - 1);
+    at = sizeof(head) - 1;
+#define PUT(str, l) (memcpy(lib + at, (str), (l)), at += (l))
+    for (int i = 0; i < SG_SCRIPT_COUNT; i++) {
+        PUT(reg, sizeof(reg) - 1);
+        PUT(scripts[i].fn, strlen(scripts[i].fn));
+        PUT(args, sizeof(args) - 1);
+        PUT(scripts[i].src, strlen(scripts[i].src));
+        PUT(end, sizeof(end) - 1);
+    }
+#undef PUT
+    lib[at] = '\0';
+    *len = at;
+    return lib;
 }
 
 #define BACKOFF_MIN_MS 50
@@ -387,6 +427,7 @@ int sg_store_connect(struct sg_store *s)
     s->backoff_ms = 0;
     s->retry_at_ms = 0;
     s->checked_ms = sg_monotonic_ms();
+    s->scripts_only = false; /* perhaps another server now: try FCALL */
     s->connects++;
     return SG_OK;
 }
@@ -549,8 +590,6 @@ static int load_scripts(struct sg_store *s)
 {
     int rc = SG_OK;
 
-    if (sg_store_connect(s) != SG_OK)
-        return SG_ESTORE;
     for (int i = 0; i < SG_SCRIPT_COUNT; i++)
         redisAppendCommand(s->c, "SCRIPT LOAD %s", scripts[i].src);
     for (int i = 0; i < SG_SCRIPT_COUNT; i++) {
@@ -568,6 +607,78 @@ static int load_scripts(struct sg_store *s)
     return rc;
 }
 
+/* An error reply that says this server runs no functions for us: Redis
+ * 6 (or a renamed command), or an ACL that refuses them. Neither FCALL
+ * nor FUNCTION LOAD ran anything; the scripts go by EVALSHA instead. */
+static bool no_functions(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_ERROR &&
+           (strncmp(r->str, "ERR unknown command", 19) == 0 ||
+            (strncmp(r->str, "NOPERM", 6) == 0 &&
+             (strstr(r->str, "'fcall'") || strstr(r->str, "'function|"))));
+}
+
+/* The reply of a call whose code is not on the server, so nothing ran:
+ * NOSCRIPT, no such function, or no functions at all. */
+static bool code_missing(const struct sg_store *s, const redisReply *r)
+{
+    if (r->type != REDIS_REPLY_ERROR)
+        return false;
+    if (s->scripts_only)
+        return strncmp(r->str, "NOSCRIPT", 8) == 0;
+    return strcmp(r->str, "ERR Function not found") == 0 || no_functions(r);
+}
+
+/* Put the library on the server (FUNCTION LOAD; another worker may have
+ * done it first), or the scripts where it has no functions for us. */
+static int load_code(struct sg_store *s)
+{
+    redisReply *r;
+    char *lib;
+    size_t len;
+    int rc = SG_OK;
+
+    if (sg_store_connect(s) != SG_OK)
+        return SG_ESTORE;
+    if (s->scripts_only)
+        return load_scripts(s);
+    if (!(lib = sg_store_library(&len)))
+        return SG_ENOMEM;
+    r = command(s, "FUNCTION LOAD %b", lib, len);
+    free(lib);
+    if (!r) {
+        sg_store_fail(s, s->c->errstr);
+        return SG_ESTORE;
+    }
+    if (no_functions(r)) {
+        sg_log_info("redis %s: no functions here (%s): scripts by EVALSHA",
+                    s->label, r->str);
+        s->scripts_only = true;
+        rc = load_scripts(s);
+    } else if (r->type == REDIS_REPLY_ERROR &&
+               !(strncmp(r->str, "ERR Library '", 13) == 0 &&
+                 strstr(r->str, "' already exists"))) {
+        sg_log_error("redis %s: FUNCTION LOAD: %s", s->label, r->str);
+        rc = SG_ESTORE;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+/* The call's first two words: FCALL and the function's name, or EVALSHA
+ * and the script's SHA1. */
+static void call_head(const struct sg_store *s, enum sg_script_id id,
+                      const char **v, size_t *l)
+{
+    if (s->scripts_only) {
+        v[0] = "EVALSHA", l[0] = 7;
+        v[1] = scripts[id].sha, l[1] = 40;
+    } else {
+        v[0] = "FCALL", l[0] = 5;
+        v[1] = scripts[id].fn, l[1] = strlen(scripts[id].fn);
+    }
+}
+
 redisReply *sg_store_eval(struct sg_store *s, enum sg_script_id id, int nkeys,
                           int argc, const char **argv, const size_t *lens)
 {
@@ -582,19 +693,23 @@ redisReply *sg_store_eval(struct sg_store *s, enum sg_script_id id, int nkeys,
         return NULL;
     }
     sg_i64_str(nk, nkeys);
-    v[0] = "EVALSHA", l[0] = 7;
-    v[1] = scripts[id].sha, l[1] = 40;
+    call_head(s, id, v, l);
     v[2] = nk, l[2] = strlen(nk);
     for (int i = 0; i < argc; i++) {
         v[3 + i] = argv[i];
         l[3 + i] = lens ? lens[i] : strlen(argv[i]);
     }
     r = sg_store_argv(s, 3 + argc, v, l);
-    if (r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8)) {
-        /* Redis restarted or was flushed: load every script now, so only
-         * this request pays, then run this one again */
+    if (r && code_missing(s, r)) {
+        /* Redis restarted without its data, or was flushed, or has no
+         * functions: load the code now, so only this request pays, then
+         * run this one again (it did not run: safe to send twice) */
         freeReplyObject(r);
-        r = load_scripts(s) == SG_OK ? sg_store_argv(s, 3 + argc, v, l) : NULL;
+        r = NULL;
+        if (load_code(s) == SG_OK) {
+            call_head(s, id, v, l);
+            r = sg_store_argv(s, 3 + argc, v, l);
+        }
     }
     if (r && r->type == REDIS_REPLY_ERROR)
         sg_log_error("redis script %d: %s", (int)id, r->str);
@@ -636,10 +751,13 @@ static bool send_probe(struct sg_store *s, const char *key, const char *token,
     redisAppendCommand(s->c, "SET %s %s PX 10000", key, token);
     redisAppendCommand(s->c, "GET %s", key);
     redisAppendCommand(s->c, "DEL %s", key);
-    /* the probe also makes sure the scripts are loaded, so that a server
-     * that answered /ready serves every authenticated request in one
-     * round trip, the first one too */
-    redisAppendCommandArgv(s->c, SG_SCRIPT_COUNT + 2, s->exists_argv, NULL);
+    /* the probe also makes sure the library (or the scripts) is loaded,
+     * so that a server that answered /ready serves every authenticated
+     * request in one round trip, the first one too */
+    if (s->scripts_only)
+        redisAppendCommandArgv(s->c, SG_SCRIPT_COUNT + 2, s->exists_argv, NULL);
+    else
+        redisAppendCommand(s->c, "FUNCTION LIST LIBRARYNAME %s", SG_LUA_LIBRARY);
     for (int i = 0; i < 5; i++) {
         void *reply = NULL;
         if (get_reply(s, &reply) != REDIS_OK)
@@ -649,8 +767,11 @@ static bool send_probe(struct sg_store *s, const char *key, const char *token,
     return true;
 }
 
-static bool scripts_loaded(const redisReply *r)
+/* The probe's last answer says the code is on the server. */
+static bool code_loaded(const struct sg_store *s, const redisReply *r)
 {
+    if (!s->scripts_only) /* the library, or an error: load_code decides */
+        return r->type == REDIS_REPLY_ARRAY && r->elements == 1;
     if (r->type != REDIS_REPLY_ARRAY || r->elements != SG_SCRIPT_COUNT)
         return false;
     for (size_t i = 0; i < r->elements; i++)
@@ -663,7 +784,7 @@ static bool scripts_loaded(const redisReply *r)
 static bool probe_answers_ok(redisReply **r, const char *token,
                              const char **detail)
 {
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 4; i++) {
         if (r[i]->type == REDIS_REPLY_ERROR) {
             *detail = "error reply";
             return false;
@@ -695,7 +816,7 @@ int sg_store_probe(struct sg_store *s, const char **detail)
         sg_store_fail(s, s->c->errstr);
     } else if (!probe_answers_ok(r, token, detail)) {
         ok = false;
-    } else if (!scripts_loaded(r[4]) && load_scripts(s) != SG_OK) {
+    } else if (!code_loaded(s, r[4]) && load_code(s) != SG_OK) {
         *detail = "scripts cannot be loaded";
         ok = false;
     } else {

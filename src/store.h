@@ -32,16 +32,22 @@ SG_MUST_CHECK int sg_store_connect(struct sg_store *s);
 bool sg_store_connected(const struct sg_store *s);
 
 /* The readiness probe, in one round trip: PING, SET of a probe key with a
- * short TTL, GET of it, DEL, and SCRIPT EXISTS of every script (loading
- * them, in a second round trip, when Redis lacks any). 0 when all
+ * short TTL, GET of it, DEL, and FUNCTION LIST of sessiongate's library
+ * (SCRIPT EXISTS of every script where Redis has no functions), loading
+ * it in a second round trip when Redis lacks it. 0 when all
  * answered as expected, else SG_ESTORE with a short reason (no secrets)
  * in *detail. */
 SG_MUST_CHECK int sg_store_probe(struct sg_store *s, const char **detail);
 
-/* The text and the build-time SHA1 of script id (0, 1, ...), NULL past
- * the last: for tests that check the two agree. */
+/* The text, the build-time SHA1 and the function name of script id (0,
+ * 1, ...), NULL past the last: for tests that check they agree. */
 const char *sg_store_script_source(int id);
 const char *sg_store_script_sha(int id);
+const char *sg_store_script_fn(int id);
+
+/* The function library FUNCTION LOAD is given: malloc'd, *len bytes
+ * without the terminating NUL; NULL when out of memory. */
+char *sg_store_library(size_t *len);
 
 /* Drop the connection (after fork in a parent that used it, or when a
  * reply makes no sense) so the next call reconnects. */

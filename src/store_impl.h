@@ -56,6 +56,7 @@ struct sg_store {
     unsigned long long seq;
     struct sg_buf cmd;      /* the command being sent, as RESP */
     unsigned long connects; /* successful connects so far */
+    bool scripts_only;      /* this server has no functions for us: EVALSHA */
     /* what every script that ends sessions is given, built once */
     char revocations[SG_KEY_MAX];      /* the stream's key */
     char token_ttl_ms[SG_I64_STR_MAX]; /* access_token_ttl, in ms */
@@ -75,8 +76,11 @@ void sg_store_fail(struct sg_store *s, const char *what);
  * session, SG_TOUCH_MAX sessions). */
 #define SG_SCRIPT_ARGS_MAX (6 + 6 * SG_TOUCH_MAX)
 
-/* Run a script by EVALSHA, falling back to EVAL when Redis answers
- * NOSCRIPT (after a restart or SCRIPT FLUSH). argv holds the nkeys keys
+/* Run a script: FCALL of its function in sessiongate's library (Redis
+ * 7), or EVALSHA where the server has no functions for us (Redis 6, an
+ * ACL). Code the server lacks (a restart without persistence, FUNCTION
+ * or SCRIPT FLUSH) is loaded and the call sent again: nothing ran the
+ * first time. argv holds the nkeys keys
  * and then the arguments, argc in all. Same reply contract as
  * sg_store_argv. */
 redisReply *sg_store_eval(struct sg_store *s, enum sg_script_id id, int nkeys,

@@ -8,20 +8,36 @@
 # (backslashes and quotes escaped), so Redis error messages name the
 # same line numbers as the source, counting what is prepended first.
 set -eu
-out=$1 dir=$2
+out=$1 dir=$2 names=
 authed="verify me signout sessions_list session_end sessions_end"
 windowed="ratelimit signin" # and refresh, which also ends sessions
 plain="register" # and session_create, which also ends sessions
 
 emit() { # name files...
     name=$1; shift
+    awk 1 "$@" > "$out.$name.lua"
+    names="$names $name"
     printf 'static const char sg_lua_%s[] =\n' "$name"
     awk 1 "$@" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' \
         -e 's/$/\\n"/'
     printf '    ;\n'
     # the SHA1 EVALSHA names it by, of exactly the bytes above
     printf '#define SG_LUA_%s_SHA "%s"\n\n' \
-        "$(echo "$name" | tr a-z A-Z)" "$(awk 1 "$@" | sha1sum | cut -c1-40)"
+        "$(echo "$name" | tr a-z A-Z)" "$(sha1sum < "$out.$name.lua" | cut -c1-40)"
+}
+
+# The Redis 7 function library is built from the same texts at run time
+# (store.c); its name and its functions' carry a digest of every script
+# and its name, so two versions of sessiongate sharing one Redis (a
+# rolling upgrade) each call their own.
+library() {
+    lib=$(for n in $names; do echo "$n"; cat "$out.$n.lua"; done | sha1sum | cut -c1-16)
+    printf '#define SG_LUA_LIBRARY "sessiongate_%s"\n' "$lib"
+    for n in $names; do
+        printf '#define SG_LUA_%s_FN "sg_%s_%s"\n' \
+            "$(echo "$n" | tr a-z A-Z)" "$lib" "$n"
+        rm -f "$out.$n.lua"
+    done
 }
 
 {
@@ -35,5 +51,6 @@ emit() { # name files...
     emit session_create "$dir/revoke.lua" "$dir/session_create.lua"
     emit touch "$dir/counter.lua" "$dir/revoke.lua" "$dir/touch.lua"
     for n in $plain; do emit "$n" "$dir/$n.lua"; done
+    library
 } > "$out.tmp"
 mv "$out.tmp" "$out"

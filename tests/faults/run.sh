@@ -13,7 +13,8 @@
 # fault's load starts a second before the fault and stops (SIGINT: wrk
 # then reports) 0.5-1 s after the stack has recovered. In order:
 #
-#   script-flush     SCRIPT FLUSH, 5 times 200 ms apart: only 200s
+#   script-flush     FUNCTION FLUSH and SCRIPT FLUSH, 5 times 200 ms
+#                    apart: only 200s, and the library loaded again
 #   redis-restart    Redis stopped (tests/stack.sh redis-stop) for 2 s, then
 #                    started, with an RDB save on shutdown (CONFIG SET save):
 #                    only 200 and 503 + Retry-After, and the signed-in token
@@ -558,27 +559,35 @@ recovery_figures() {
 
 # ---- the faults ------------------------------------------------------------
 
+# code_loads: how many times the library or a script was loaded so far.
+code_loads() {
+    rcli info commandstats | tr -d '\r' |
+        sed -n 's/^cmdstat_\(function\|script\)|load:calls=\([0-9]*\).*/\2/p' |
+        awk '{ n += $1 } END { print n + 0 }'
+}
+
 fault_script_flush() {
     local before loads0 loads1
     case_begin script-flush
     before=$(workers)
-    loads0=$(rcli info commandstats | tr -d '\r' | sed -n 's/^cmdstat_script|load:calls=\([0-9]*\).*/\1/p')
+    loads0=$(code_loads)
     load_start flush
     for _ in 1 2 3 4 5; do
+        rcli function flush >/dev/null || bad redis "FUNCTION FLUSH failed"
         rcli script flush >/dev/null || bad redis "SCRIPT FLUSH failed"
         sleep 0.2
     done
     sleep 0.5
     load_stop
-    loads1=$(rcli info commandstats | tr -d '\r' | sed -n 's/^cmdstat_script|load:calls=\([0-9]*\).*/\1/p')
+    loads1=$(code_loads)
     figures flush verify
     figures flush health
     check_load verify "200"
     check_load health "200"
     check_workers "$before"
-    # the reload path ran: NOSCRIPT met and the scripts loaded again
+    # the reload path ran: the function (or script) missed and loaded again
     [ "$((${loads1:-0} - ${loads0:-0}))" -gt 0 ] ||
-        bad noscript "no SCRIPT LOAD after SCRIPT FLUSH: the fault did not reach sessiongate"
+        bad noscript "no FUNCTION LOAD after FUNCTION FLUSH: the fault did not reach sessiongate"
     report "script loads=$((${loads1:-0} - ${loads0:-0})) workers=$WORKERS_NOTE"
 }
 

@@ -170,12 +170,13 @@ API_MON_PID=
 
 # api_round_trips CMD...: MONITOR shows every command a client sends, and
 # the commands a script runs as "[db lua]" (INFO commandstats counts those
-# too, so it cannot tell one EVALSHA from a pipeline). MONITOR's "OK" tells
+# too, so it cannot tell one FCALL from a pipeline). MONITOR's "OK" tells
 # when it is on; a marker sent after CMD tells when it has shown everything
 # (both polled, with bounds no loaded machine reaches). Sets:
 #   API_RT_ALL   every command clients sent while CMD ran
-#   API_RT       the same without connection setup (SCRIPT LOAD/EXISTS,
-#                SELECT, AUTH, CLIENT, HELLO), which a worker started on
+#   API_RT       the same without connection setup (FUNCTION LOAD/LIST,
+#                SCRIPT LOAD/EXISTS, SELECT, AUTH, CLIENT, HELLO), which a
+#                worker started on
 #                demand (mod_fcgid, CGI) sends before serving the request
 #   API_RT_CMDS  the commands, 60 characters each (API_RT_REQ_CMDS: those
 #                of API_RT)
@@ -183,8 +184,8 @@ API_MON_PID=
 # In verify_mode = local the host's revocation reader (XREAD, XREVRANGE,
 # the stream's epoch) and the activity flush (touch.lua, whose first key
 # is the stream) talk to Redis on their own time: not a request's.
-API_RT_SETUP_RE='^"(SCRIPT|SELECT|AUTH|CLIENT|HELLO)"'
-API_RT_BEHIND_RE='^"(XREAD|XREVRANGE)"|"'"${API_REDIS_PREFIX}"'revocations:epoch"|^"EVALSHA" "[0-9a-f]+" "[0-9]+" "'"${API_REDIS_PREFIX}"'revocations"'
+API_RT_SETUP_RE='^"(SCRIPT|FUNCTION|SELECT|AUTH|CLIENT|HELLO)"'
+API_RT_BEHIND_RE='^"(XREAD|XREVRANGE)"|"'"${API_REDIS_PREFIX}"'revocations:epoch"|^"(EVALSHA|FCALL)" "[0-9a-z_]+" "[0-9]+" "'"${API_REDIS_PREFIX}"'revocations"'
 api_round_trips() {
     local mon=$SG_DIR/monitor.out marker="sg-rt-marker-$$-$RANDOM" sock=$SG_DIR/redis.sock
     : >"$mon"

@@ -307,9 +307,31 @@ test_passwd_changes_the_password() {
     add pw@example.com 'old password'
     sgin $'new password\n' user passwd PW@example.com --config "$CONF"
     assertEquals "exit status ($ERR)" 0 "$RC"
-    assertEquals "" "$OUT"
+    assertEquals "no session to end" 0 "$OUT"
     assertEquals "old refused" 401 "$(signin pw@example.com 'old password')"
     assertEquals "new accepted" 200 "$(signin pw@example.com 'new password')"
+}
+
+test_passwd_ends_the_sessions() {
+    add pw@example.com 'old password'
+    assertEquals 200 "$(signin pw@example.com 'old password' laptop)"
+    assertEquals 200 "$(signin pw@example.com 'old password' phone)"
+    sgin $'new password\n' user passwd pw@example.com --config "$CONF"
+    assertEquals "exit status ($ERR)" 0 "$RC"
+    assertEquals "both sessions ended" 2 "$OUT"
+    sg sessions list pw@example.com --config "$CONF"
+    assertEquals "none left" "" "$OUT"
+}
+
+test_passwd_keep_sessions() {
+    add pw@example.com 'old password'
+    assertEquals 200 "$(signin pw@example.com 'old password')"
+    sgin $'new password\n' user passwd pw@example.com --keep-sessions --config "$CONF"
+    assertEquals "exit status ($ERR)" 0 "$RC"
+    assertEquals "nothing printed" "" "$OUT"
+    sg sessions list pw@example.com --config "$CONF"
+    assertEquals "the session is kept" 1 "$(printf '%s\n' "$OUT" | grep -c .)"
+    assert_usage_error user add x@example.com --keep-sessions --config "$CONF"
 }
 
 test_passwd_refuses_weak_and_unknown() {

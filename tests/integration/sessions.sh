@@ -118,8 +118,8 @@ test_one_round_trip() {
     api_round_trips api_auth "$t1" GET /sessions
     assertEquals "GET /sessions: status" 200 "$SG_STATUS"
     assertEquals "GET /sessions: round trips ($API_RT_CMDS)" 1 "$API_RT_STEADY"
-    assertTrue "GET /sessions: the one command is EVALSHA ($API_RT_CMDS)" \
-        "[[ \"\$API_RT_REQ_CMDS\" == '\"EVALSHA\"'* ]]"
+    assertTrue "GET /sessions: the one command is FCALL ($API_RT_CMDS)" \
+        "[[ \"\$API_RT_REQ_CMDS\" == '\"FCALL\"'* ]]"
     assertEquals "and it is rate-limited: X-RateLimit-Limit" 600 "$(hdr X-RateLimit-Limit)"
 
     # the other authenticated routes, once warmed up (the first call of

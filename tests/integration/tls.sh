@@ -19,6 +19,9 @@
 #       an untrusted CA, a name the certificate does not hold, and no or a
 #       client certificate once Redis requires one: 503 STORE_UNAVAILABLE
 #       and a log line that says why
+#   test_sentinel_over_tls      a replica and a sentinel on TLS ports:
+#       CGI /ready through the sentinel reaches the master over TLS, and
+#       after SENTINEL FAILOVER the new one
 #
 # Environment: as lib.sh (SG_BIN, SG_KEEP, SG_SKIP_INTEGRATION).
 
@@ -113,6 +116,7 @@ verify_mode = local" || return 1
 
 oneTimeTearDown() {
     api_stop_all
+    stop_sentinel_topology
     stop_redis
     if [ -n "$TLS_WORK" ]; then
         [ "${__shunit_testsFailed:-0}" -gt 0 ] 2>/dev/null &&
@@ -252,6 +256,85 @@ test_client_certificate() {
 redis_tls_key_file = $TLS_WORK/client.key"
     assertEquals "with the client certificate: $CGI_ERR" 200 "$CGI_STATUS"
     rcli CONFIG SET tls-auth-clients optional >/dev/null
+}
+
+# ---- Sentinel over TLS -------------------------------------------------------
+
+SN_PORT= SN_PID= REPLICA_PORT= REPLICA_PID=
+SN_NAME=tlsmaster
+
+scli() {
+    redis-cli --tls --cacert "$TLS_WORK/ca.pem" -h 127.0.0.1 -p "$SN_PORT" "$@"
+}
+# sn_names PORT: the sentinel names the master at PORT
+sn_names() { [ "$(scli SENTINEL get-master-addr-by-name "$SN_NAME" 2>/dev/null | sed -n 2p)" = "$1" ]; }
+# sn_sees_replica: the sentinel knows the replica and its link is up
+sn_sees_replica() {
+    scli SENTINEL replicas "$SN_NAME" 2>/dev/null | grep -qx "$REPLICA_PORT" &&
+        redis-cli -s "$TLS_WORK/replica.sock" INFO replication 2>/dev/null |
+        tr -d '\r' | grep -qx 'master_link_status:up'
+}
+replica_up() { [ "$(redis-cli -s "$TLS_WORK/replica.sock" ping 2>/dev/null)" = PONG ]; }
+replica_is_master() { redis-cli -s "$TLS_WORK/replica.sock" ROLE 2>/dev/null | head -1 | grep -qx master; }
+sentinel_up() { [ "$(scli ping 2>/dev/null)" = PONG ]; }
+
+stop_sentinel_topology() {
+    local p
+    for p in "$SN_PID" "$REPLICA_PID"; do
+        [ -n "$p" ] && kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+    done
+    SN_PID= REPLICA_PID=
+    # the first Redis may have been made a replica: a master again
+    [ -n "$REDIS_PID" ] && rcli REPLICAOF NO ONE >/dev/null 2>&1
+    return 0
+}
+
+test_sentinel_over_tls() {
+    local conf
+    REPLICA_PORT=$(sg_pick_port) && SN_PORT=$(sg_pick_port) || fail "no free port"
+    # a replica of the TLS Redis, replicating over TLS, and one sentinel
+    # that talks TLS to both and to its clients
+    redis-server --port 0 --bind 127.0.0.1 --tls-port "$REPLICA_PORT" \
+        --tls-cert-file "$TLS_WORK/redis.pem" --tls-key-file "$TLS_WORK/redis.key" \
+        --tls-ca-cert-file "$TLS_WORK/ca.pem" --tls-auth-clients optional \
+        --tls-replication yes --replicaof 127.0.0.1 "$TLS_PORT" \
+        --masterauth "$REDISCLI_AUTH" --requirepass "$REDISCLI_AUTH" \
+        --unixsocket "$TLS_WORK/replica.sock" --unixsocketperm 700 \
+        --save '' --appendonly no --dir "$TLS_WORK" \
+        --logfile "$TLS_WORK/replica.log" </dev/null &
+    REPLICA_PID=$!
+    mkdir -p "$TLS_WORK/sentinel"
+    printf '%s\n' "port 0" "bind 127.0.0.1" "tls-port $SN_PORT" \
+        "tls-cert-file $TLS_WORK/redis.pem" "tls-key-file $TLS_WORK/redis.key" \
+        "tls-ca-cert-file $TLS_WORK/ca.pem" "tls-auth-clients optional" \
+        "tls-replication yes" "dir $TLS_WORK/sentinel" \
+        "logfile $TLS_WORK/sentinel.log" \
+        "sentinel monitor $SN_NAME 127.0.0.1 $TLS_PORT 1" \
+        "sentinel auth-pass $SN_NAME $REDISCLI_AUTH" \
+        "sentinel down-after-milliseconds $SN_NAME 1000" \
+        "sentinel failover-timeout $SN_NAME 10000" >"$TLS_WORK/sentinel/sentinel.conf"
+    redis-server "$TLS_WORK/sentinel/sentinel.conf" --sentinel </dev/null &
+    SN_PID=$!
+    sg_poll 60 replica_up && sg_poll 60 sentinel_up || {
+        stop_sentinel_topology
+        fail "the replica or the sentinel did not start"
+        return
+    }
+    sg_poll 120 sn_sees_replica || fail "the sentinel never saw the replica"
+
+    conf="redis_sentinels = 127.0.0.1:$SN_PORT
+redis_master_name = $SN_NAME"
+    cgi /ready "$conf"
+    assertEquals "ready through the sentinel, over TLS: $CGI_ERR" 200 "$CGI_STATUS"
+    assertContains "at the master it named" "$CGI_ERR" "at 127.0.0.1:$TLS_PORT"
+
+    scli SENTINEL FAILOVER "$SN_NAME" >/dev/null
+    sg_poll 120 sn_names "$REPLICA_PORT" || fail "the sentinel never promoted the replica"
+    sg_poll 60 replica_is_master || fail "the replica never became master"
+    cgi /ready "$conf"
+    assertEquals "ready after the failover: $CGI_ERR" 200 "$CGI_STATUS"
+    assertContains "at the new master" "$CGI_ERR" "at 127.0.0.1:$REPLICA_PORT"
+    stop_sentinel_topology
 }
 
 test_no_secret_in_logs() {
