@@ -14,6 +14,7 @@
 #define SG_ADDR_HOST_MAX 255 /* a DNS name is at most 253 bytes */
 #define SG_ADDR_PATH_MAX 107 /* sun_path of struct sockaddr_un, less NUL */
 #define SG_SENTINELS_MAX 16  /* redis_sentinels: addresses at most */
+#define SG_CLUSTER_SEEDS_MAX 16 /* redis_cluster: seed nodes at most */
 
 struct sg_addr {
     bool is_unix;

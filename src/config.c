@@ -123,6 +123,7 @@ static const struct word limit_keys[] = {
 
 static const char *check_redis(const char *value);
 static const char *check_sentinels(const char *value);
+static const char *check_cluster(const char *value);
 static const char *check_master_name(const char *value);
 static const char *check_key_prefix(const char *value);
 static const char *check_mount(const char *value);
@@ -179,6 +180,8 @@ static const struct option options[] = {
     ROW("redis_master_name", T_STRING, redis_master_name, "", 0, 0, NULL,
         check_master_name, true),
     OPT_STR("redis_sentinel_password_file", redis_sentinel_password_file, ""),
+    ROW("redis_cluster", T_STRING, redis_cluster, "", 0, 0, NULL,
+        check_cluster, true),
     MILLIS("redis_connect_timeout", redis_connect_timeout_ms, "1s", 10,
            60 * SEC),
     MILLIS("redis_timeout", redis_timeout_ms, "1s", 10, 60 * SEC),
@@ -635,6 +638,15 @@ static const char *check_sentinels(const char *value)
     return sg_addr_parse_list(value, a, SG_SENTINELS_MAX, &n);
 }
 
+/* "host:port, ...": a cluster's seed nodes, SG_CLUSTER_SEEDS_MAX at most. */
+static const char *check_cluster(const char *value)
+{
+    struct sg_addr a[SG_CLUSTER_SEEDS_MAX];
+    size_t n;
+
+    return sg_addr_parse_list(value, a, SG_CLUSTER_SEEDS_MAX, &n);
+}
+
 /* What a sentinel's config takes as a master's name, within reason. */
 static const char *check_master_name(const char *value)
 {
@@ -808,8 +820,8 @@ static int check_tls(struct parser *p)
         }
         return 0;
     }
-    if (!c->redis_sentinels && sg_addr_parse(c->redis, &a) == NULL &&
-        a.is_unix) {
+    if (!c->redis_sentinels && !c->redis_cluster &&
+        sg_addr_parse(c->redis, &a) == NULL && a.is_unix) {
         p->line = line_of(p, "redis_tls");
         return fail(p, "redis_tls", "needs a host:port redis address "
                                     "(Redis serves its unix socket without TLS)");
@@ -847,6 +859,42 @@ static int check_sentinel_keys(struct parser *p)
     return 0;
 }
 
+/* A cluster is found from its seeds, not from sentinels; it has only
+ * database 0; and what does not fit in one slot per call is refused
+ * (docs/CLUSTER.md): the revocation stream of verify_mode = local, and a
+ * per-user limit counted by address across users. */
+static int check_cluster_keys(struct parser *p)
+{
+    const struct sg_config *c = p->cfg;
+
+    if (!c->redis_cluster)
+        return 0;
+    if (c->redis_sentinels) {
+        p->line = line_of(p, "redis_sentinels");
+        return fail(p, "redis_sentinels", "cannot be used with redis_cluster");
+    }
+    if (c->redis_db != 0) {
+        p->line = line_of(p, "redis_db");
+        return fail(p, "redis_db",
+                    "must be 0 with redis_cluster (a cluster has only "
+                    "database 0)");
+    }
+    if (c->verify_mode == SG_VERIFY_LOCAL) {
+        p->line = line_of(p, "verify_mode");
+        return fail(p, "verify_mode",
+                    "local is not supported with redis_cluster yet "
+                    "(docs/CLUSTER.md)");
+    }
+    if (c->ratelimit_user.limit && c->ratelimit_user.key == SG_LIMIT_IP) {
+        p->line = line_of(p, "ratelimit_user");
+        return fail(p, "ratelimit_user",
+                    "cannot count by ip with redis_cluster: one address's "
+                    "count across users lives in no user's slot "
+                    "(docs/CLUSTER.md)");
+    }
+    return 0;
+}
+
 /* Checks that involve more than one key, reported on the line that set
  * jwt_algorithm (or else the line that emptied the key it needs). */
 static int check_config(struct parser *p)
@@ -854,7 +902,8 @@ static int check_config(struct parser *p)
     const struct option *alg = find_option("jwt_algorithm"), *needs;
     size_t i;
 
-    if (check_tls(p) < 0 || check_sentinel_keys(p) < 0)
+    if (check_tls(p) < 0 || check_sentinel_keys(p) < 0 ||
+        check_cluster_keys(p) < 0)
         return -1;
 
     for (i = 0; i < SG_ARRAY_LEN(algorithm_needs); i++) {

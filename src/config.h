@@ -56,6 +56,7 @@ struct sg_config {
     int redis_db;
     char *redis_sentinels;   /* "host:port, ...": ask them for the master */
     char *redis_master_name; /* the name the sentinels monitor it by */
+    char *redis_cluster;     /* "host:port, ...": a cluster's seed nodes */
     char *redis_sentinel_password_file;
     int64_t redis_connect_timeout_ms;
     int64_t redis_timeout_ms;

@@ -103,6 +103,12 @@ int sg_key_limit_session(char *out, const char *prefix, const char *policy,
     return KEY(out, prefix, "rl:", policy, ":sid:", sid);
 }
 
+int sg_key_limit_user_session(char *out, const char *prefix, const char *uid,
+                              const char *policy, const char *sid)
+{
+    return KEY(out, prefix, "{u:", uid, "}:rl:", policy, ":sid:", sid);
+}
+
 int sg_key_limit_user(char *out, const char *prefix, const char *uid,
                       const char *policy)
 {

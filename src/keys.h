@@ -11,6 +11,9 @@
  *                           tokens, for reuse detection
  *   P{u:ID}:rv:JTI          string: a revoked access token, until its exp
  *   P{u:ID}:rl:user         string: ratelimit_user's counter (counter.lua)
+ *   P{u:ID}:rl:POLICY:sid:SID  a session's window or counter, in its
+ *                           user's slot (Prl:POLICY:sid:SID where the user
+ *                           is not known)
  *   P{u:ID}:addrs           zset: addresses (IPv6 as its block) the user
  *                           signed in from -> when (ms); 30 days each
  *   Pemail:EMAIL            string: lowercased email -> user id
@@ -61,6 +64,8 @@ int sg_key_limit_account(char *out, const char *prefix, const char *policy,
                          const char *account_hash);
 int sg_key_limit_session(char *out, const char *prefix, const char *policy,
                          const char *sid);
+int sg_key_limit_user_session(char *out, const char *prefix, const char *uid,
+                              const char *policy, const char *sid);
 int sg_key_limit_user(char *out, const char *prefix, const char *uid,
                       const char *policy);
 /* The /ready probe's key, token a fresh random value. */

@@ -27,7 +27,10 @@ int sg_ratelimit_key(struct sg_ctx *ctx, struct sg_request *req,
             return SG_EINVAL;
         return sg_key_limit_account(out, prefix, name, hash);
     case SG_LIMIT_SESSION:
-        return sg_key_limit_session(out, prefix, name, sid);
+        /* in the user's slot where the user is known, so that a cluster
+         * runs the route's script on one node */
+        return uid ? sg_key_limit_user_session(out, prefix, uid, name, sid)
+                   : sg_key_limit_session(out, prefix, name, sid);
     default:
         return sg_key_limit_user(out, prefix, uid, name);
     }

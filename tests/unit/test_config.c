@@ -587,6 +587,46 @@ static void test_sentinel_keys(void)
     sg_config_free(cfg);
 }
 
+static void test_cluster_keys(void)
+{
+    struct sg_config *cfg;
+
+    cfg = parse_ok("redis_cluster = 10.0.0.1:7000, 10.0.0.2:7000\n",
+                   "a cluster from two seeds");
+    if (cfg)
+        TAP_IS_STR(cfg->redis_cluster, "10.0.0.1:7000, 10.0.0.2:7000",
+                   "the seeds, as written");
+    sg_config_free(cfg);
+    cfg = parse_ok("redis = unix:/run/redis.sock\nredis_tls = on\n"
+                   "redis_cluster = n1:7000\n",
+                   "a cluster over TLS: `redis` (unused) may be a socket");
+    sg_config_free(cfg);
+    expect_error("redis_cluster = unix:/c.sock\n",
+                 "t.conf:1: redis_cluster: expected host:port addresses, "
+                 "not unix sockets, got \"unix:/c.sock\"",
+                 "error: a seed on a unix socket");
+    expect_error("redis_cluster = n1:7000\nredis_sentinels = s:1\n"
+                 "redis_master_name = m\n",
+                 "t.conf:2: redis_sentinels: cannot be used with redis_cluster",
+                 "error: a cluster and sentinels");
+    expect_error("redis_db = 2\nredis_cluster = n1:7000\n",
+                 "t.conf:1: redis_db: must be 0 with redis_cluster (a cluster "
+                 "has only database 0)",
+                 "error: a cluster and another database");
+    expect_error("redis_cluster = n1:7000\nverify_mode = local\n",
+                 "t.conf:2: verify_mode: local is not supported with "
+                 "redis_cluster yet (docs/CLUSTER.md)",
+                 "error: a cluster in local mode");
+    expect_error("redis_cluster = n1:7000\nratelimit_user = 10/1m ip\n",
+                 "t.conf:2: ratelimit_user: cannot count by ip with "
+                 "redis_cluster: one address's count across users lives in "
+                 "no user's slot (docs/CLUSTER.md)",
+                 "error: a cluster and a per-user limit by address");
+    cfg = parse_ok("redis_cluster = n1:7000\nratelimit_user = 10/1m session\n",
+                   "a cluster and a per-user limit by session");
+    sg_config_free(cfg);
+}
+
 static void test_tls_keys(void)
 {
     struct sg_config *cfg;
@@ -968,6 +1008,7 @@ int main(void)
     test_cross_key_errors();
     test_tls_keys();
     test_sentinel_keys();
+    test_cluster_keys();
     test_file_shape_errors();
     test_error_buffer();
     test_parse_duration();

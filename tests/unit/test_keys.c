@@ -35,6 +35,10 @@ int main(void)
     TAP_IS_STR(k, "sg:rl:signin_failure:acct:ab12", "account window");
     sg_key_limit_session(k, "sg:", "refresh", "s1");
     TAP_IS_STR(k, "sg:rl:refresh:sid:s1", "session window");
+    TAP_IS_INT(sg_key_limit_user_session(k, "sg:", "u1", "refresh", "s1"), 0,
+               "user's session window");
+    TAP_IS_STR(k, "sg:{u:u1}:rl:refresh:sid:s1",
+               "a session's window in its user's slot");
     sg_key_limit_user(k, "sg:", "u1", "user");
     TAP_IS_STR(k, "sg:{u:u1}:rl:user", "user window, in the user's slot");
     sg_key_ready(k, "sg:", "t1");
