@@ -768,7 +768,9 @@ static int open_services(struct cli *c)
         return fail("%s", err);
     if (sg_store_connect(c->store) != SG_OK)
         return fail("cannot connect to Redis at %s: is it running?",
-                    c->cfg->redis);
+                    c->cfg->redis_cluster     ? c->cfg->redis_cluster
+                    : c->cfg->redis_sentinels ? c->cfg->redis_sentinels
+                                              : c->cfg->redis);
     return 0;
 }
 

@@ -115,6 +115,12 @@ int sg_key_limit_user(char *out, const char *prefix, const char *uid,
     return KEY(out, prefix, "{u:", uid, "}:rl:", policy);
 }
 
+int sg_key_ready_at(char *out, const char *prefix, const char *tag,
+                    const char *token)
+{
+    return KEY(out, prefix, "ready:{", tag, "}:", token);
+}
+
 int sg_key_ready(char *out, const char *prefix, const char *token)
 {
     return KEY(out, prefix, "ready:", token);

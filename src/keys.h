@@ -70,6 +70,9 @@ int sg_key_limit_user(char *out, const char *prefix, const char *uid,
                       const char *policy);
 /* The /ready probe's key, token a fresh random value. */
 int sg_key_ready(char *out, const char *prefix, const char *token);
+/* The same in the slot of tag (a cluster: one probe per master). */
+int sg_key_ready_at(char *out, const char *prefix, const char *tag,
+                    const char *token);
 /* "P{u:" -- signin.lua appends a user id and "}:user" or "}:addrs" to it,
  * for an id it reads from the email index. */
 int sg_key_user_head(char *out, const char *prefix);

@@ -174,7 +174,8 @@ struct sg_store *sg_store_new(const struct sg_config *cfg, char *err,
         sg_store_free(s);
         return NULL;
     }
-    if (set_addresses(s, err, errlen) != SG_OK) {
+    if ((cfg->redis_cluster ? sg_cluster_init(s, err, errlen)
+                            : set_addresses(s, err, errlen)) != SG_OK) {
         sg_store_free(s);
         return NULL;
     }
@@ -191,6 +192,7 @@ void sg_store_free(struct sg_store *s)
 {
     if (!s)
         return;
+    sg_cluster_free(s); /* every node's link */
     sg_store_disconnect(s);
     if (s->password) {
         OPENSSL_cleanse(s->password, s->password_len);
@@ -229,6 +231,7 @@ void sg_store_fail(struct sg_store *s, const char *what)
                 what ? what : "failed",
                 (long long)(s->backoff_ms ? s->backoff_ms : BACKOFF_MIN_MS));
     sg_store_disconnect(s);
+    sg_cluster_stale(s); /* a failover may have moved the node's slots */
     s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_MIN_MS;
     if (s->backoff_ms > BACKOFF_MAX_MS)
         s->backoff_ms = BACKOFF_MAX_MS;
@@ -242,19 +245,42 @@ static int get_reply(struct sg_store *s, void **reply)
                   : redisGetReply(s->c, reply);
 }
 
+int sg_store_read_reply(struct sg_store *s, void **reply)
+{
+    return get_reply(s, reply);
+}
+
 /* One command from a format, as redisCommand but through get_reply. */
-static redisReply *command(struct sg_store *s, const char *fmt, ...)
+static redisReply *vcommand(struct sg_store *s, const char *fmt, va_list ap)
 {
     void *reply = NULL;
-    va_list ap;
-    int rc;
 
-    va_start(ap, fmt);
-    rc = redisvAppendCommand(s->c, fmt, ap);
-    va_end(ap);
-    if (rc != REDIS_OK || get_reply(s, &reply) != REDIS_OK)
+    if (redisvAppendCommand(s->c, fmt, ap) != REDIS_OK ||
+        get_reply(s, &reply) != REDIS_OK)
         return NULL;
     return reply;
+}
+
+static redisReply *command(struct sg_store *s, const char *fmt, ...)
+{
+    redisReply *r;
+    va_list ap;
+
+    va_start(ap, fmt);
+    r = vcommand(s, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+redisReply *sg_store_command(struct sg_store *s, const char *fmt, ...)
+{
+    redisReply *r;
+    va_list ap;
+
+    va_start(ap, fmt);
+    r = vcommand(s, fmt, ap);
+    va_end(ap);
+    return r;
 }
 
 /* s->c connected to a, with the timeouts, keepalive and TLS; false with
@@ -295,6 +321,14 @@ static bool status_ok(struct sg_store *s, redisReply *r, const char *what,
 }
 
 /* AUTH and SELECT on a fresh connection. */
+static bool handshake(struct sg_store *s, char *why, size_t cap);
+
+bool sg_store_open(struct sg_store *s, const struct sg_addr *a, char *why,
+                   size_t cap)
+{
+    return open_link(s, a, why, cap) && handshake(s, why, cap);
+}
+
 static bool handshake(struct sg_store *s, char *why, size_t cap)
 {
     char db[16];
@@ -403,6 +437,8 @@ int sg_store_connect(struct sg_store *s)
 {
     char why[256];
 
+    if (s->cluster && sg_cluster_route(s, 0, NULL, NULL) != SG_OK)
+        return SG_ESTORE; /* a master's link to connect, any one */
     if (s->c)
         return SG_OK;
     if (s->retry_at_ms && sg_monotonic_ms() < s->retry_at_ms)
@@ -534,8 +570,9 @@ static int format_command(struct sg_store *s, int argc, const char **argv,
  * min-replicas-to-write (NOREPLICAS). The command did not run. */
 static bool not_serving(const redisReply *r)
 {
-    static const char *const codes[] = {"READONLY ", "LOADING ",
-                                        "MASTERDOWN ", "NOREPLICAS "};
+    static const char *const codes[] = {"READONLY ",   "LOADING ",
+                                        "MASTERDOWN ", "NOREPLICAS ",
+                                        "TRYAGAIN ",   "CLUSTERDOWN "};
 
     if (r->type != REDIS_REPLY_ERROR)
         return false;
@@ -545,7 +582,7 @@ static bool not_serving(const redisReply *r)
     return false;
 }
 
-static redisReply *send_command(struct sg_store *s)
+redisReply *sg_store_send(struct sg_store *s)
 {
     void *reply = NULL;
 
@@ -566,11 +603,20 @@ redisReply *sg_store_argv(struct sg_store *s, int argc, const char **argv,
         sg_log_error("redis: out of memory formatting a command");
         return NULL;
     }
-    if (connect_live(s) != SG_OK) {
+    if ((s->cluster && sg_cluster_route(s, argc, argv, lens) != SG_OK) ||
+        connect_live(s) != SG_OK) {
         sg_buf_wipe(&s->cmd);
         return NULL;
     }
-    r = send_command(s);
+    r = sg_store_send(s);
+    if (r && s->cluster && r->type == REDIS_REPLY_ERROR) {
+        bool lost; /* MOVED or ASK: to the node that has the slot now */
+        r = sg_cluster_redirect(s, r, &lost);
+        if (!r && !lost) {
+            sg_buf_wipe(&s->cmd);
+            return NULL;
+        }
+    }
     if (!r) {
         sg_store_fail(s, s->c->errstr);
     } else if (not_serving(r)) {
@@ -798,7 +844,9 @@ static bool probe_answers_ok(redisReply **r, const char *token,
     return true;
 }
 
-int sg_store_probe(struct sg_store *s, const char **detail)
+/* The probe on the node the store holds; tag, in a cluster, puts its key
+ * in one of that node's slots. */
+static int probe_node(struct sg_store *s, const char *tag, const char **detail)
 {
     redisReply *r[5] = {0};
     char key[SG_KEY_MAX], token[33];
@@ -808,7 +856,8 @@ int sg_store_probe(struct sg_store *s, const char **detail)
     if (connect_live(s) != SG_OK ||
         sg_random_hex(token, sizeof(token), 16) != SG_OK)
         return SG_ESTORE;
-    if (sg_key_ready(key, s->cfg->key_prefix, token) != SG_OK)
+    if ((tag ? sg_key_ready_at(key, s->cfg->key_prefix, tag, token)
+             : sg_key_ready(key, s->cfg->key_prefix, token)) != SG_OK)
         return SG_ESTORE;
     ok = send_probe(s, key, token, r);
     if (!ok) {
@@ -825,4 +874,25 @@ int sg_store_probe(struct sg_store *s, const char **detail)
     for (int i = 0; i < 5; i++)
         freeReplyObject(r[i]);
     return ok ? SG_OK : SG_ESTORE;
+}
+
+int sg_store_probe(struct sg_store *s, const char **detail)
+{
+    size_t n;
+
+    if (!s->cluster)
+        return probe_node(s, NULL, detail);
+    /* a cluster is ready when every slot has a master and every master
+     * answers the probe */
+    *detail = "unavailable";
+    if (sg_cluster_each_node(s, &n) != SG_OK)
+        return SG_ESTORE;
+    if (sg_cluster_uncovered(s)) {
+        *detail = "slots without a master";
+        return SG_ESTORE;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (probe_node(s, sg_cluster_select(s, i), detail) != SG_OK)
+            return SG_ESTORE;
+    return SG_OK;
 }

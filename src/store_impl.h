@@ -57,6 +57,7 @@ struct sg_store {
     struct sg_buf cmd;      /* the command being sent, as RESP */
     unsigned long connects; /* successful connects so far */
     bool scripts_only;      /* this server has no functions for us: EVALSHA */
+    struct sg_cluster *cluster; /* redis_cluster: store_route.c; else NULL */
     /* what every script that ends sessions is given, built once */
     char revocations[SG_KEY_MAX];      /* the stream's key */
     char token_ttl_ms[SG_I64_STR_MAX]; /* access_token_ttl, in ms */
@@ -71,6 +72,45 @@ redisReply *sg_store_argv(struct sg_store *s, int argc, const char **argv,
 
 /* Record a transport failure: log it, drop the connection, back off. */
 void sg_store_fail(struct sg_store *s, const char *what);
+
+/* The connection primitives of store.c, for store_route.c: connect to a
+ * and authenticate (false with the reason in why); one command from a
+ * format; the command formatted in s->cmd sent; one reply read. */
+bool sg_store_open(struct sg_store *s, const struct sg_addr *a, char *why,
+                   size_t cap);
+redisReply *sg_store_command(struct sg_store *s, const char *fmt, ...);
+redisReply *sg_store_send(struct sg_store *s);
+int sg_store_read_reply(struct sg_store *s, void **reply);
+
+/* ---- Redis Cluster (store_route.c) ---------------------------------------
+ * With redis_cluster the store's connection fields hold one master's link
+ * at a time; these pick the master and swap its link in. */
+
+/* Parse the seeds; s->cluster set. */
+int sg_cluster_init(struct sg_store *s, char *err, size_t errlen);
+/* Close every node's link (nothing without a cluster). */
+void sg_cluster_free(struct sg_store *s);
+/* Read the map again before the next command (nothing without one). */
+void sg_cluster_stale(struct sg_store *s);
+/* The key a command is routed by: an FCALL's or EVALSHA's first key,
+ * else the first argument, unless the command names none (PING, FUNCTION,
+ * SCRIPT, INFO, CLUSTER, ...). */
+bool sg_cluster_route_key(int argc, const char **argv, const size_t *lens,
+                          const char **key, size_t *len);
+/* Hold the link of the master of the command's key (any master for a
+ * command without one), reading the map first if needed. */
+int sg_cluster_route(struct sg_store *s, int argc, const char **argv,
+                     const size_t *lens);
+/* Follow -MOVED and -ASK replies to r (which it takes) for the command in
+ * s->cmd: the reply of the node that has the slot. NULL if none could be
+ * had; *lost when that was a transport failure (the caller fails it). */
+redisReply *sg_cluster_redirect(struct sg_store *s, redisReply *r, bool *lost);
+/* The masters of the map (read if needed), and holding master i's link:
+ * returns a string whose slot it serves, for a probe key. */
+int sg_cluster_each_node(struct sg_store *s, size_t *count);
+const char *sg_cluster_select(struct sg_store *s, size_t i);
+/* Slots no master serves in the map (all of them without a map). */
+size_t sg_cluster_uncovered(const struct sg_store *s);
 
 /* Keys and arguments of one script call, at most (touch: 6 + 6 a
  * session, SG_TOUCH_MAX sessions). */

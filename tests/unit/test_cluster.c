@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "store_cluster.h"
+#include "store_impl.h"
 #include "tap.h"
 
 static struct sg_cluster_map map;
@@ -170,10 +171,40 @@ static void test_redirects(void)
            "other errors are no redirection");
 }
 
+/* Which argument a command is sent by. */
+static void test_route_key(void)
+{
+    const char *fcall[] = {"FCALL", "sg_x_verify", "2", "sg:{u:1}:s:a", "k2"};
+    const char *fcall0[] = {"FCALL", "sg_x_verify", "0", "arg"};
+    const char *get[] = {"GET", "sg:{e:ab}:email"};
+    const char *xadd[] = {"XADD", "s", "*", "f", "v"};
+    const char *ping[] = {"PING"};
+    const char *fn[] = {"FUNCTION", "LOAD", "code"};
+    const char *key = NULL;
+    size_t len = 0;
+
+    TAP_OK(sg_cluster_route_key(5, fcall, NULL, &key, &len) &&
+               !strcmp(key, "sg:{u:1}:s:a") && len == 12,
+           "FCALL: by its first key");
+    TAP_OK(!sg_cluster_route_key(4, fcall0, NULL, &key, &len),
+           "FCALL of no key: any node");
+    TAP_OK(sg_cluster_route_key(2, get, NULL, &key, &len) &&
+               key == get[1],
+           "GET: by its key");
+    TAP_OK(sg_cluster_route_key(5, xadd, NULL, &key, &len) && key == xadd[1],
+           "XADD: by its key");
+    TAP_OK(!sg_cluster_route_key(1, ping, NULL, &key, &len) &&
+               !sg_cluster_route_key(3, fn, NULL, &key, &len),
+           "PING, FUNCTION: any node");
+    TAP_OK(sg_slot("sg:{u:1}:s:a", 12) == sg_slot("sg:{u:1}:user", 13),
+           "a user's keys share a slot");
+}
+
 int main(void)
 {
     test_slots();
     test_shards();
     test_redirects();
+    test_route_key();
     return tap_done();
 }
