@@ -60,6 +60,16 @@ int sg_key_email(char *out, const char *prefix, const char *email_lower)
     return KEY(out, prefix, "email:", email_lower);
 }
 
+int sg_key_email_hashed(char *out, const char *prefix, const char *hash)
+{
+    return KEY(out, prefix, "email:{e:", hash, "}");
+}
+
+int sg_key_no_revocations(char *out, const char *prefix, const char *uid)
+{
+    return KEY(out, prefix, "{u:", uid, "}:no-revocations");
+}
+
 int sg_key_users(char *out, const char *prefix)
 {
     return KEY(out, prefix, "users");

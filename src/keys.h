@@ -51,6 +51,13 @@ int sg_key_rotated(char *out, const char *prefix, const char *uid,
 int sg_key_revoked(char *out, const char *prefix, const char *uid,
                    const char *jti);
 int sg_key_email(char *out, const char *prefix, const char *email_lower);
+/* In a Redis Cluster (docs/CLUSTER.md): the email index by the SHA-256
+ * (hex) of the normalised address, "Pemail:{e:HASH}" (a "{" in an
+ * address is no hash tag, and no address is in a key's name); and the key
+ * that stands for the revocation stream in a user's slot, which
+ * revoke.lua does not write. */
+int sg_key_email_hashed(char *out, const char *prefix, const char *hash);
+int sg_key_no_revocations(char *out, const char *prefix, const char *uid);
 int sg_key_users(char *out, const char *prefix);
 int sg_key_revocations(char *out, const char *prefix);
 int sg_key_revocations_epoch(char *out, const char *prefix);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "keys.h"
+#include "log.h"
 #include "store_impl.h"
 
 /* buf must be an array of at least SG_I64_STR_MAX bytes */
@@ -23,14 +24,28 @@
     ((void)sizeof(char[sizeof(buf) >= SG_I64_STR_MAX ? 1 : -1]),               \
      sg_i64_str((buf), (long long)(v)))
 
+/* The revocation stream's key for a script of uid's: the stream, or in a
+ * cluster a key of the user's slot that revoke.lua does not write
+ * (docs/CLUSTER.md). */
+static int stream_key(const struct sg_store *s, const char *uid, char *buf,
+                      const char **out)
+{
+    *out = s->revocations;
+    if (!s->cluster)
+        return SG_OK;
+    *out = buf;
+    return sg_key_no_revocations(buf, s->cfg->key_prefix, uid);
+}
+
 int sg_store_session_create(struct sg_store *s, const struct sg_session_new *n,
                             int *evicted)
 {
     const struct sg_session *ss = n->session;
     const char *prefix = s->cfg->key_prefix;
     char zset[SG_KEY_MAX], key[SG_KEY_MAX], spfx[SG_KEY_MAX];
-    char addrs[SG_KEY_MAX], known_ms[24];
+    char addrs[SG_KEY_MAX], known_ms[24], norev[SG_KEY_MAX];
     char now[24], exp[24], idle[24], max[24], rexp[24];
+    const char *stream;
     long long ended = 0;
     redisReply *r;
     int rc;
@@ -38,15 +53,18 @@ int sg_store_session_create(struct sg_store *s, const struct sg_session_new *n,
     if (sg_key_user_sessions(zset, prefix, n->uid) ||
         sg_key_session(key, prefix, n->uid, ss->id) ||
         sg_key_session_prefix(spfx, prefix, n->uid) ||
-        sg_key_known_addrs(addrs, prefix, n->uid))
+        sg_key_known_addrs(addrs, prefix, n->uid) ||
+        stream_key(s, n->uid, norev, &stream))
         return SG_EINVAL;
     I64(now, ss->created_at), I64(exp, ss->expires_at), I64(idle, n->idle_ms);
     I64(max, n->max_sessions), I64(rexp, n->refresh_exp);
     I64(known_ms, SG_KNOWN_ADDR_MS);
     /* clang-format off */
     const char *argv[] = {
-        zset, key, addrs, n->attempt_key ? n->attempt_key : addrs,
-        s->revocations,
+        /* in a cluster the account's window is in another slot: its
+         * entry is taken out below */
+        zset, key, addrs,
+        n->attempt_key && !s->cluster ? n->attempt_key : addrs, stream,
         now, exp, idle, max, spfx, ss->id, n->addr, known_ms,
         n->attempt ? n->attempt : "", s->token_ttl_ms,
         "uid", n->uid, "created_at", now, "last_access", now,
@@ -63,7 +81,30 @@ int sg_store_session_create(struct sg_store *s, const struct sg_session_new *n,
              : SG_ESTORE;
     *evicted = rc == SG_OK ? (int)ended : 0;
     freeReplyObject(r);
+    if (rc == SG_OK && s->cluster && n->attempt_key && n->attempt) {
+        /* the account's window, in another slot: this sign-in succeeded,
+         * so its entry is no failure (an error leaves one entry more) */
+        const char *zrem[] = {"ZREM", n->attempt_key, n->attempt};
+        freeReplyObject(sg_store_argv(s, 3, zrem, NULL));
+    }
     return rc;
+}
+
+/* A token refused by refresh.lua counts in its address's failure window,
+ * which refresh.lua itself counts on one Redis (no_match). Refused for
+ * the window, the status is -6, unless the token was reuse (-4). */
+static void cluster_fail_window(struct sg_store *s, struct sg_refresh *rf,
+                                long long *status, long long *remaining,
+                                long long *reset)
+{
+    struct sg_limit_check f = rf->fail;
+
+    f.mode = SG_LIMIT_HIT;
+    if (sg_store_limits(s, rf->now, &f, 1) != SG_OK)
+        return; /* Redis failed here: the refusal stands, uncounted */
+    *remaining = f.remaining, *reset = f.reset_ms;
+    if (!f.allowed && *status != -4)
+        *status = -6;
 }
 
 int sg_store_refresh(struct sg_store *s, struct sg_refresh *rf)
@@ -71,7 +112,8 @@ int sg_store_refresh(struct sg_store *s, struct sg_refresh *rf)
     const char *prefix = s->cfg->key_prefix;
     char key[SG_KEY_MAX], rot[SG_KEY_MAX], zset[SG_KEY_MAX], user[SG_KEY_MAX];
     char now[24], idle[24], life[24], limit[24], window[24], flimit[24];
-    char fwindow[24], grace[24], member[SG_MEMBER_MAX];
+    char fwindow[24], grace[24], member[SG_MEMBER_MAX], norev[SG_KEY_MAX];
+    const char *stream;
     long long status, rexp, remaining, reset;
     struct sg_limit_check *w;
     redisReply *r;
@@ -80,19 +122,22 @@ int sg_store_refresh(struct sg_store *s, struct sg_refresh *rf)
     if (sg_key_session(key, prefix, rf->uid, rf->sid) ||
         sg_key_rotated(rot, prefix, rf->uid, rf->sid) ||
         sg_key_user_sessions(zset, prefix, rf->uid) ||
-        sg_key_user(user, prefix, rf->uid))
+        sg_key_user(user, prefix, rf->uid) ||
+        stream_key(s, rf->uid, norev, &stream))
         return SG_EAUTH;
     I64(now, rf->now), I64(idle, rf->idle_ms), I64(life, rf->lifetime_ms);
     I64(limit, rf->limit.key ? rf->limit.limit : 0);
     I64(window, rf->limit.window_ms);
-    I64(flimit, rf->fail.key ? rf->fail.limit : 0);
+    /* in a cluster the address's failure window is in another slot:
+     * counted after the script (cluster_fail_window) */
+    I64(flimit, rf->fail.key && !s->cluster ? rf->fail.limit : 0);
     I64(fwindow, rf->fail.window_ms);
     I64(grace, rf->grace_ms);
     sg_store_member(s, rf->now, member);
     /* clang-format off */
     const char *argv[] = {
         key, rot, zset, user, rf->limit.key ? rf->limit.key : key,
-        rf->fail.key ? rf->fail.key : key, s->revocations,
+        rf->fail.key && !s->cluster ? rf->fail.key : key, stream,
         now, idle, rf->presented_hash, rf->new_hash, life, rf->sid,
         limit, window, member, flimit, fwindow, grace, rf->new_wrap,
         s->token_ttl_ms};
@@ -109,6 +154,9 @@ int sg_store_refresh(struct sg_store *s, struct sg_refresh *rf)
         sg_store_reply_int(r->element[2], &rexp) &&
         sg_store_reply_int(r->element[3], &remaining) &&
         sg_store_reply_int(r->element[4], &reset)) {
+        if (s->cluster && rf->fail.key && (status == 0 || status == -4 ||
+                                           status == -5))
+            cluster_fail_window(s, rf, &status, &remaining, &reset);
         if (status == 2 &&
             (!sg_store_reply_copy(r->element[5], rf->wrap, sizeof(rf->wrap)) ||
              strlen(rf->wrap) != SG_WRAP_HEX ||
@@ -223,21 +271,23 @@ static bool parse_auth_reply(const redisReply *r, enum sg_auth_op op,
 struct auth_keys {
     char session[SG_KEY_MAX], revoked[SG_KEY_MAX], zset[SG_KEY_MAX];
     char user[SG_KEY_MAX], spfx[SG_KEY_MAX];
-    const char *limit;
+    const char *limit, *stream;
+    char norev[SG_KEY_MAX];
     char target_zset[SG_KEY_MAX], target_spfx[SG_KEY_MAX];
     char target_user[SG_KEY_MAX];
 };
 
-static int build_keys(const struct sg_config *cfg, const struct sg_auth_call *c,
+static int build_keys(struct sg_store *s, const struct sg_auth_call *c,
                       struct auth_keys *k)
 {
-    const char *p = cfg->key_prefix;
+    const char *p = s->cfg->key_prefix;
 
     if (sg_key_session(k->session, p, c->uid, c->sid) ||
         sg_key_revoked(k->revoked, p, c->uid, c->jti) ||
         sg_key_user_sessions(k->zset, p, c->uid) ||
         sg_key_user(k->user, p, c->uid) ||
-        sg_key_session_prefix(k->spfx, p, c->uid))
+        sg_key_session_prefix(k->spfx, p, c->uid) ||
+        stream_key(s, c->uid, k->norev, &k->stream))
         return SG_EINVAL;
     k->limit = c->limit_key ? c->limit_key : k->user;
     if (c->target_uid &&
@@ -258,7 +308,13 @@ int sg_store_auth(struct sg_store *s, enum sg_auth_op op,
     redisReply *r;
     bool ok;
 
-    if (build_keys(s->cfg, c, &k) != SG_OK) {
+    if (s->cluster && c->target_uid && strcmp(c->target_uid, c->uid) != 0) {
+        /* another user's keys are in another slot (docs/CLUSTER.md) */
+        sg_log_error("redis cluster: admin routes on another user are not "
+                     "supported yet");
+        return SG_ESTORE;
+    }
+    if (build_keys(s, c, &k) != SG_OK) {
         c->status = SG_AUTH_DENIED;
         return SG_OK;
     }
@@ -266,7 +322,7 @@ int sg_store_auth(struct sg_store *s, enum sg_auth_op op,
     I64(window, c->window_ms);
     argv[argc++] = k.session, argv[argc++] = k.revoked;
     argv[argc++] = k.zset, argv[argc++] = k.user, argv[argc++] = k.limit;
-    argv[argc++] = s->revocations;
+    argv[argc++] = k.stream;
     if (c->target_uid) {
         argv[argc++] = k.target_zset, argv[argc++] = k.target_user;
         nkeys += 2;

@@ -12,29 +12,96 @@
 
 #include <openssl/crypto.h>
 
+#include "crypto.h"
 #include "keys.h"
+#include "log.h"
 #include "store_impl.h"
 
 static const char *const user_fields[] = {"id",    "email",      "name",
                                           "roles", "created_at", "password"};
 
+/* The email index's key: the address itself on one Redis, its SHA-256 in
+ * a cluster (keys.h). */
+static int email_key(const struct sg_store *s, const char *email, char *out)
+{
+    char hash[65];
+
+    if (!s->cluster)
+        return sg_key_email(out, s->cfg->key_prefix, email);
+    if (sg_sha256_hex(email, strlen(email), hash) != SG_OK)
+        return SG_EINVAL;
+    return sg_key_email_hashed(out, s->cfg->key_prefix, hash);
+}
+
+/* One command whose answer is only checked for an error. */
+static int run(struct sg_store *s, int argc, const char **argv,
+               redisReply **out)
+{
+    redisReply *r = sg_store_argv(s, argc, argv, NULL);
+
+    if (!r)
+        return SG_ESTORE;
+    if (r->type == REDIS_REPLY_ERROR) {
+        sg_log_error("redis: %s: %s", argv[0], r->str);
+        freeReplyObject(r);
+        return SG_ESTORE;
+    }
+    if (out)
+        *out = r;
+    else
+        freeReplyObject(r);
+    return SG_OK;
+}
+
+/* Registration in a cluster, where the email index, the user and the user
+ * set live in three slots: the record and its place in the set first,
+ * then the claim of the address (SET NX, which one registration wins),
+ * and the loser removes what it wrote. A crash between the steps leaves
+ * a record no address leads to (listed by `sessiongate user list`), never
+ * an address that leads nowhere. */
+static int user_create_cluster(struct sg_store *s, const char **argv)
+{
+    const char *hset[14] = {"HSET", argv[1]};
+    const char *sadd[] = {"SADD", argv[2], argv[3]};
+    const char *claim[] = {"SET", argv[0], argv[3], "NX"};
+    const char *srem[] = {"SREM", argv[2], argv[3]};
+    const char *del[] = {"DEL", argv[1]};
+    redisReply *r;
+    bool won;
+
+    for (int i = 0; i < 12; i++)
+        hset[2 + i] = argv[4 + i];
+    if (run(s, 14, hset, NULL) != SG_OK || run(s, 3, sadd, NULL) != SG_OK ||
+        run(s, 4, claim, &r) != SG_OK)
+        return SG_ESTORE;
+    won = r->type == REDIS_REPLY_STATUS;
+    freeReplyObject(r);
+    if (won)
+        return SG_OK;
+    if (run(s, 3, srem, NULL) != SG_OK || run(s, 2, del, NULL) != SG_OK)
+        return SG_ESTORE;
+    return SG_EEXIST;
+}
+
 int sg_store_user_create(struct sg_store *s, const struct sg_user *u)
 {
     const char *prefix = s->cfg->key_prefix;
-    char email_key[SG_KEY_MAX], user_key[SG_KEY_MAX], users_key[SG_KEY_MAX];
-    char created[24];
+    char email_key_buf[SG_KEY_MAX], user_key[SG_KEY_MAX];
+    char users_key[SG_KEY_MAX], created[24];
     long long won;
     redisReply *r;
     int rc;
 
-    if (sg_key_email(email_key, prefix, u->email) ||
+    if (email_key(s, u->email, email_key_buf) ||
         sg_key_user(user_key, prefix, u->id) || sg_key_users(users_key, prefix))
         return SG_ETOOBIG;
     snprintf(created, sizeof(created), "%lld", (long long)u->created_at);
-    const char *argv[] = {email_key,    user_key, users_key,  u->id,
-                          "id",         u->id,    "email",    u->email,
-                          "name",       u->name,  "roles",    u->roles,
-                          "created_at", created,  "password", u->password};
+    const char *argv[] = {email_key_buf, user_key, users_key,  u->id,
+                          "id",          u->id,    "email",    u->email,
+                          "name",        u->name,  "roles",    u->roles,
+                          "created_at",  created,  "password", u->password};
+    if (s->cluster)
+        return user_create_cluster(s, argv);
     r = sg_store_eval(s, SG_SCRIPT_REGISTER, 3, (int)SG_ARRAY_LEN(argv), argv,
                       NULL);
     if (!r)
@@ -91,7 +158,7 @@ int sg_store_user_by_email(struct sg_store *s, const char *email,
     redisReply *r;
     bool found;
 
-    if (sg_key_email(key, s->cfg->key_prefix, email))
+    if (email_key(s, email, key))
         return SG_ENOTFOUND;
     if (!(r = sg_store_argv(s, 2, argv, NULL)))
         return SG_ESTORE;
@@ -112,6 +179,79 @@ static bool parse_window(redisReply *const *r, struct sg_limit_check *c)
     return true;
 }
 
+/* One window of ratelimit.lua, counted with member (the sign-in's
+ * entry, which session_create takes out of the account's window again). */
+static int window_hit(struct sg_store *s, int64_t now,
+                      struct sg_limit_check *c, const char *member)
+{
+    char nowb[24], limit[24], window[24];
+    redisReply *r;
+    int rc = SG_ESTORE;
+
+    snprintf(nowb, sizeof(nowb), "%lld", (long long)now);
+    snprintf(limit, sizeof(limit), "%d", c->limit);
+    snprintf(window, sizeof(window), "%lld", (long long)c->window_ms);
+    const char *argv[] = {c->key, nowb, limit, window, "hit", member};
+    if (!(r = sg_store_eval(s, SG_SCRIPT_RATELIMIT, 1, 6, argv, NULL)))
+        return SG_ESTORE;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+        parse_window(r->element, c))
+        rc = SG_OK;
+    freeReplyObject(r);
+    return rc;
+}
+
+/* Sign-in's reads in a cluster, where the two windows, the email index and
+ * the user live in up to four slots: one call each, in the order
+ * signin.lua runs them, and the same calls whether or not the address has
+ * an account (an unknown one reads the keys of the id "-"). */
+static int signin_cluster(struct sg_store *s, struct sg_signin *si,
+                          const char *email)
+{
+    const char *prefix = s->cfg->key_prefix;
+    char uid[SG_USER_ID_LEN + 1], user[SG_KEY_MAX], addrs[SG_KEY_MAX];
+    const char *get[] = {"GET", email};
+    const char *hmget[8] = {"HMGET", user};
+    const char *zscore[] = {"ZSCORE", addrs, si->addr};
+    long long seen = 0;
+    redisReply *r;
+    int rc;
+
+    si->found = si->known = false;
+    si->ip.allowed = si->account.allowed = true;
+    si->ip.remaining = si->account.remaining = 0;
+    si->ip.reset_ms = si->account.reset_ms = 0;
+    if ((si->ip.key && window_hit(s, si->now, &si->ip, si->member)) ||
+        (si->account.key &&
+         window_hit(s, si->now, &si->account, si->member)) ||
+        run(s, 2, get, &r) != SG_OK)
+        return SG_ESTORE;
+    if (!sg_store_reply_copy(r, uid, sizeof(uid)))
+        memcpy(uid, "-", 2);
+    freeReplyObject(r);
+    if (sg_key_user(user, prefix, uid) ||
+        sg_key_known_addrs(addrs, prefix, uid))
+        return SG_EINVAL;
+    for (int i = 0; i < 6; i++)
+        hmget[2 + i] = user_fields[i];
+    if (run(s, 8, hmget, &r) != SG_OK)
+        return SG_ESTORE;
+    rc = parse_user(r, &si->user);
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 6 &&
+        r->element[5]->type == REDIS_REPLY_STRING) /* the hash */
+        OPENSSL_cleanse(r->element[5]->str, r->element[5]->len);
+    freeReplyObject(r);
+    si->found = rc == SG_OK;
+    if (rc != SG_OK && rc != SG_ENOTFOUND)
+        return rc;
+    if (run(s, 3, zscore, &r) != SG_OK)
+        return SG_ESTORE;
+    si->known = si->found && sg_store_reply_int(r, &seen) &&
+                seen > si->now - SG_KNOWN_ADDR_MS;
+    freeReplyObject(r);
+    return SG_OK;
+}
+
 int sg_store_signin(struct sg_store *s, struct sg_signin *si)
 {
     const char *prefix = s->cfg->key_prefix;
@@ -121,7 +261,7 @@ int sg_store_signin(struct sg_store *s, struct sg_signin *si)
     redisReply *r, user;
     int rc = SG_ESTORE;
 
-    if (sg_key_email(email, prefix, si->email) || sg_key_user_head(head, prefix))
+    if (email_key(s, si->email, email) || sg_key_user_head(head, prefix))
         return SG_EINVAL;
     snprintf(now, sizeof(now), "%lld", (long long)si->now);
     snprintf(ipl, sizeof(ipl), "%d", si->ip.key ? si->ip.limit : 0);
@@ -130,6 +270,8 @@ int sg_store_signin(struct sg_store *s, struct sg_signin *si)
     snprintf(acw, sizeof(acw), "%lld", (long long)si->account.window_ms);
     snprintf(known, sizeof(known), "%lld", SG_KNOWN_ADDR_MS);
     sg_store_member(s, si->now, si->member);
+    if (s->cluster)
+        return signin_cluster(s, si, email);
     const char *argv[] = {si->ip.key ? si->ip.key : email,
                           si->account.key ? si->account.key : email,
                           email, now, ipl, ipw, si->member, acl, acw, head,
@@ -182,12 +324,20 @@ int sg_store_user_delete(struct sg_store *s, const struct sg_user *u)
     const char *srem[] = {"SREM", users, u->id};
     redisReply *r;
 
-    if (sg_key_user(user, prefix, u->id) ||
-        sg_key_email(email, prefix, u->email) || sg_key_users(users, prefix))
+    if (sg_key_user(user, prefix, u->id) || email_key(s, u->email, email) ||
+        sg_key_users(users, prefix))
         return SG_EINVAL;
-    if (!(r = sg_store_argv(s, 3, del, NULL)))
-        return SG_ESTORE;
-    freeReplyObject(r);
+    if (s->cluster) { /* three slots: the address first, so that it never
+                       * leads to a deleted record */
+        const char *del_email[] = {"DEL", email}, *del_user[] = {"DEL", user};
+        if (run(s, 2, del_email, NULL) != SG_OK ||
+            run(s, 2, del_user, NULL) != SG_OK)
+            return SG_ESTORE;
+    } else {
+        if (!(r = sg_store_argv(s, 3, del, NULL)))
+            return SG_ESTORE;
+        freeReplyObject(r);
+    }
     if (!(r = sg_store_argv(s, 3, srem, NULL)))
         return SG_ESTORE;
     freeReplyObject(r);
