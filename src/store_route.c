@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "clock.h"
 #include "log.h"
@@ -325,42 +326,76 @@ static redisReply *send_asking(struct sg_store *s)
     return reply;
 }
 
+/* -TRYAGAIN: a command of several keys met a slot in migration with some
+ * of its keys moved and some not (sessiongate's scripts always name keys
+ * that do not exist, a revoked jti's, so every call meets it while its
+ * slot moves). Nothing ran: the command is sent again after a pause that
+ * doubles, until redis_timeout has passed. */
+#define TRYAGAIN_FIRST_MS 2
+#define TRYAGAIN_MAX_MS 64
+
+static bool is_tryagain(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_ERROR && strncmp(r->str, "TRYAGAIN", 8) == 0;
+}
+
+static void pause_ms(int64_t ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
+
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
 redisReply *sg_cluster_redirect(struct sg_store *s, redisReply *r, bool *lost)
 {
     struct sg_cluster *cl = s->cluster;
+    int64_t deadline = sg_monotonic_ms() + s->cfg->redis_timeout_ms;
+    int64_t wait = TRYAGAIN_FIRST_MS;
+    bool asking = false; /* the node holding the link wants ASKING first */
+    int redirects = 0;
 
     *lost = false;
-    for (int n = 0; n < REDIRECTS_MAX && r && r->type == REDIS_REPLY_ERROR;
-         n++) {
+    while (r && r->type == REDIS_REPLY_ERROR) {
         struct sg_addr to;
         unsigned slot;
         bool ask;
         size_t i;
 
-        if (!sg_cluster_parse_redirect(r->str, &ask, &slot, &to))
-            break; /* an answer, not a redirection */
-        if (!to.host[0])
-            memcpy(to.host, s->addr.host, sizeof(to.host));
-        sg_log_debug("redis cluster: %s", r->str);
-        freeReplyObject(r);
-        r = NULL;
-        if (!ask) { /* the slot has moved: nothing ran; read the map again */
-            cl->stale = true;
-            cl->read_ms = 0;
+        if (is_tryagain(r)) {
+            if (sg_monotonic_ms() + wait > deadline)
+                break; /* answered as Redis unavailable (not_serving) */
+            freeReplyObject(r);
+            pause_ms(wait);
+            wait = wait * 2 > TRYAGAIN_MAX_MS ? TRYAGAIN_MAX_MS : wait * 2;
+        } else {
+            if (!sg_cluster_parse_redirect(r->str, &ask, &slot, &to) ||
+                ++redirects > REDIRECTS_MAX)
+                break; /* an answer, not a redirection */
+            if (!to.host[0])
+                memcpy(to.host, s->addr.host, sizeof(to.host));
+            sg_log_debug("redis cluster: %s", r->str);
+            freeReplyObject(r);
+            if (!ask) { /* the slot has moved: read the map again */
+                cl->stale = true;
+                cl->read_ms = 0;
+                if (fresh_map(s) != SG_OK)
+                    return NULL;
+            }
+            i = node_at(cl, &to);
+            if (i == NO_NODE) {
+                sg_log_warn("redis cluster: %s:%d, named for slot %u, is "
+                            "not a master in the map",
+                            to.host, to.port, slot);
+                cl->stale = true;
+                return NULL;
+            }
+            select_node(s, i);
+            if (sg_store_connect(s) != SG_OK)
+                return NULL;
+            asking = ask;
         }
-        if (!ask && fresh_map(s) != SG_OK)
-            return NULL;
-        i = node_at(cl, &to);
-        if (i == NO_NODE) {
-            sg_log_warn("redis cluster: %s:%d, named for slot %u, is not a "
-                        "master in the map", to.host, to.port, slot);
-            cl->stale = true;
-            return NULL;
-        }
-        select_node(s, i);
-        if (sg_store_connect(s) != SG_OK)
-            return NULL;
-        r = ask ? send_asking(s) : sg_store_send(s);
+        r = asking ? send_asking(s) : sg_store_send(s);
         if (!r) {
             *lost = true; /* the transport failed: the caller fails it */
             return NULL;

@@ -23,6 +23,8 @@ case ${SG_SKIP_INTEGRATION:-} in '' | 0 | no) ;; *) echo "SKIP: SG_SKIP_INTEGRAT
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=tests/integration/api.sh
 . "$(dirname "${BASH_SOURCE[0]}")/api.sh"
+# shellcheck source=tests/integration/load.sh
+. "$(dirname "${BASH_SOURCE[0]}")/load.sh"
 
 sg_require nginx
 
@@ -38,7 +40,6 @@ NODES="a b c"          # the data nodes; which is master changes
 # one candidate and a replica is left to the new master: the nodes run
 # with min-replicas-to-write 1, as docs/DEPLOYMENT.md advises
 SENTINELS="s1 s2 s3"
-LOAD_PID=
 
 # ---- the topology ------------------------------------------------------------
 
@@ -120,6 +121,7 @@ topology_ready() {
 oneTimeSetUp() {
     local n
     SN_WORK=$(mktemp -d "${TMPDIR:-/tmp}/sg-sentinel.XXXXXX") || return 1
+    LOAD_DIR=$SN_WORK
     up a start_node a && up b start_node b "${PORT[a]}" && up c start_node c "${PORT[a]}" ||
         { echo "sentinel.sh: redis did not start" >&2; return 1; }
     for n in $SENTINELS; do
@@ -151,66 +153,6 @@ oneTimeTearDown() {
     fi
 }
 
-# ---- a client under load -------------------------------------------------------
-
-# load_start TOKEN: GET /auth/verify in a loop until load_stop (at most
-# 2000 requests or 180 s); one line per answer: "MS STATUS RETRY_AFTER".
-load_start() {
-    local url=$SG_URL/auth/verify token=$1 out=$SN_WORK/load.out
-    : >"$out"
-    rm -f "$SN_WORK/load.stop"
-    (
-        end=$((SECONDS + 180))
-        for ((i = 0; i < 2000 && SECONDS < end; i++)); do
-            [ -e "$SN_WORK/load.stop" ] && break
-            r=$(curl -s -o /dev/null --max-time 20 -H "Authorization: Bearer $token" \
-                -w '%{http_code} %header{retry-after}' "$url")
-            echo "$(date +%s%3N) ${r:-000} -" >>"$out"
-        done
-    ) &
-    LOAD_PID=$!
-}
-load_stop() {
-    [ -n "$LOAD_PID" ] || return 0
-    touch "$SN_WORK/load.stop"
-    wait "$LOAD_PID" 2>/dev/null
-    LOAD_PID=
-}
-# answers_after MS: how many lines of the load's output are later than MS
-answers_after() { awk -v t="$1" '$1 > t { n++ } END { print n + 0 }' "$SN_WORK/load.out"; }
-# first_200_after MS: the time of the first 200 later than MS, or nothing
-first_200_after() { awk -v t="$1" '$1 > t && $2 == 200 { print $1; exit }' "$SN_WORK/load.out"; }
-seen_200_after() { [ -n "$(first_200_after "$1")" ]; }
-enough_after() { [ "$(answers_after "$1")" -ge 20 ]; }
-
-# judge_load WHAT T_PROMOTED: only 200 and 503 (with Retry-After), 200
-# again after the promotion, and the figures printed.
-judge_load() {
-    local what=$1 tp=$2 f=$SN_WORK/load.out first
-    awk '{ n[$2]++ } END { printf "# %s: answers by status:", what; for (s in n) printf " %s=%d", s, n[s]; print "" }' what="$what" "$f"
-    assertEquals "$what: answers other than 200 and 503" "" \
-        "$(awk '$2 != 200 && $2 != 503 { printf "%s ", $2 }' "$f")"
-    assertEquals "$what: a 503 without Retry-After" "" \
-        "$(awk '$2 == 503 && $3 == "" { printf "%s ", $1 }' "$f")"
-    first=$(first_200_after "$tp")
-    assertNotNull "$what: a 200 after the promotion" "$first"
-    [ -n "$first" ] || return
-    echo "# $what: first 200 $((first - tp)) ms after the sentinels named the new master;" \
-        "last other answer $(awk -v t="$tp" '$2 != 200 { l = $1 } END { print (l ? l - t " ms" : "none") }' "$f") after it"
-    # each worker finds the new master on its next request after its
-    # backoff (250 ms at most): SETTLE_MS is room for a loaded machine
-    assertEquals "$what: answers but 200 from $SETTLE_MS ms after the first 200 since the promotion" "" \
-        "$(awk -v t="$((first + SETTLE_MS))" '$1 > t && $2 != 200 { printf "%s@%s ", $2, $1 }' "$f")"
-}
-
-# settled T_PROMOTED: enough answers from SETTLE_MS after the first 200
-# since the promotion to judge them
-settled() {
-    local first
-    first=$(first_200_after "$1")
-    [ -n "$first" ] && enough_after $((first + SETTLE_MS))
-}
-
 # ---- tests ---------------------------------------------------------------------
 
 test_api_via_sentinel() {
@@ -238,7 +180,7 @@ test_master_killed_under_load() {
     echo "# promotion seen $((tp - t0)) ms after the kill"
     sg_poll "$FAILOVER_BOUND" settled "$tp"
     load_stop
-    judge_load "master killed" "$tp"
+    judge_load "master killed" "$tp" "the sentinels named the new master"
     api_signin "$API_EMAIL" || fail "the user written before the kill signs in"
     api_new_user after || fail "a new user after the failover"
     assertEquals "written to the new master" 1 "$(rcli b EXISTS "sg:{u:$API_UID}:user")"
@@ -258,7 +200,7 @@ test_manual_failover_under_load() {
     tp=$(date +%s%3N)
     sg_poll "$FAILOVER_BOUND" settled "$tp"
     load_stop
-    judge_load "manual failover" "$tp"
+    judge_load "manual failover" "$tp" "the sentinels named the new master"
     api_new_user manual2 || fail "a new user after the failover"
     assertEquals "written to the new master" 1 "$(rcli a EXISTS "sg:{u:$API_UID}:user")"
 }
