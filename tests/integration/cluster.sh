@@ -8,6 +8,9 @@
 #   test_api_through_cluster    register, sign in, verify, /me, /sessions,
 #       refresh, sign out for several users, whose keys land on every
 #       master; the CLI lists and finds them
+#   test_admin_through_cluster  GET and DELETE /admin/users/{id}/sessions,
+#       the admin and the user in two slots: 200, 403 without the role,
+#       404 for an unknown user
 #   test_slot_migrated_under_load  a user's slot moved to another master
 #       by hand (IMPORTING/MIGRATING, MIGRATE, SETSLOT NODE) while a client
 #       verifies that user's token in a loop: every answer 200; a request
@@ -179,6 +182,31 @@ test_api_through_cluster() {
     assertEquals "and the address is free again: $SG_BODY" 201 "$SG_STATUS"
     assertNull "no address in a key's name" \
         "$(for n in $NODES; do rcli "${PORT[$n]}" --scan --pattern '*@*'; done)"
+}
+
+test_admin_through_cluster() {
+    local uid tok adm
+    api_new_user target || fail "sign-in of the target"
+    uid=$API_UID tok=$API_TOKEN
+    api_new_user boss || fail "sign-in of the admin"
+    api_set_roles "$API_EMAIL" admin user || fail "roles"
+    api_signin "$API_EMAIL" || fail "the admin signs in again"
+    adm=$API_TOKEN
+    # the two users are in two slots (one in 16384: the same one)
+    api_auth "$adm" GET "/admin/users/$uid/sessions"
+    assertEquals "an admin lists another user's sessions: $SG_BODY" 200 "$SG_STATUS"
+    assertEquals "one session" 1 "$(sg_json '.data.sessions | length')"
+    assertNotNull "the admin's limit headers" "$(hdr X-RateLimit-Remaining)"
+    api_auth "$tok" GET "/admin/users/$uid/sessions"
+    assertEquals "a user without the role" 403 "$SG_STATUS"
+    api_auth "$adm" GET "/admin/users/0123456789abcdef0123456789abcdef/sessions"
+    assertEquals "an unknown user" 404 "$SG_STATUS"
+    api_auth "$adm" DELETE "/admin/users/$uid/sessions"
+    assertEquals "an admin ends another user's sessions: $SG_BODY" 200 "$SG_STATUS"
+    api_auth "$tok" GET /auth/verify
+    assertEquals "that user's token" 401 "$SG_STATUS"
+    api_auth "$adm" GET /auth/verify
+    assertEquals "the admin's own session lives" 200 "$SG_STATUS"
 }
 
 # asking_calls PORT: how many ASKING commands the node has run
