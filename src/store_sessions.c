@@ -196,15 +196,17 @@ static const enum sg_script_id op_script[] = {
 static bool parse_session_rows(const redisReply *r, struct sg_auth_call *c)
 {
     size_t n = (r->elements - 3) / 7;
+    struct sg_session *rows = NULL;
     long long v[4];
 
     if ((r->elements - 3) % 7)
         return false;
-    if (n && !(c->sessions = calloc(n, sizeof(*c->sessions))))
+    if (n && !(rows = calloc(n, sizeof(*rows))))
         return false;
+    c->sessions = rows; /* freed by the caller, also on failure */
     for (size_t i = 0; i < n; i++) {
         redisReply *const *e = r->element + 3 + 7 * i;
-        struct sg_session *ss = &c->sessions[i];
+        struct sg_session *ss = &rows[i];
         if (!sg_store_reply_copy(e[0], ss->id, sizeof(ss->id)) ||
             !sg_store_reply_int(e[1], &v[0]) ||
             !sg_store_reply_int(e[2], &v[1]) ||
@@ -305,6 +307,9 @@ static int build_keys(struct sg_store *s, const struct sg_auth_call *c,
  * named so that an unknown user is "not found". Two calls, not atomic: a
  * session of the caller's ended between them goes unnoticed for one
  * request (docs/CLUSTER.md). */
+static int auth_one(struct sg_store *s, enum sg_auth_op op,
+                    struct sg_auth_call *c);
+
 static int auth_other_user(struct sg_store *s, enum sg_auth_op op,
                            struct sg_auth_call *c)
 {
@@ -312,7 +317,7 @@ static int auth_other_user(struct sg_store *s, enum sg_auth_op op,
     int rc;
 
     caller.target_uid = NULL;
-    if ((rc = sg_store_auth(s, SG_OP_VERIFY, &caller)) != SG_OK)
+    if ((rc = auth_one(s, SG_OP_VERIFY, &caller)) != SG_OK)
         return rc;
     c->status = caller.status;
     c->remaining = caller.remaining, c->reset_ms = caller.reset_ms;
@@ -321,7 +326,7 @@ static int auth_other_user(struct sg_store *s, enum sg_auth_op op,
     memset(&t, 0, sizeof(t));
     t.uid = t.target_uid = c->target_uid;
     t.sid = "", t.jti = "-", t.now = c->now;
-    if ((rc = sg_store_auth(s, op, &t)) != SG_OK)
+    if ((rc = auth_one(s, op, &t)) != SG_OK)
         return rc;
     c->status = t.status;
     c->sessions = t.sessions, c->nsessions = t.nsessions;
@@ -332,6 +337,15 @@ static int auth_other_user(struct sg_store *s, enum sg_auth_op op,
 int sg_store_auth(struct sg_store *s, enum sg_auth_op op,
                   struct sg_auth_call *c)
 {
+    if (s->cluster && c->target_uid && strcmp(c->target_uid, c->uid) != 0)
+        return auth_other_user(s, op, c);
+    return auth_one(s, op, c);
+}
+
+/* One authenticated call: every key in the caller's slot. */
+static int auth_one(struct sg_store *s, enum sg_auth_op op,
+                    struct sg_auth_call *c)
+{
     struct auth_keys k;
     char now[24], idle[24], limit[24], window[24], extra[24];
     const char *argv[19]; /* 8 keys and 9 arguments at most */
@@ -339,8 +353,6 @@ int sg_store_auth(struct sg_store *s, enum sg_auth_op op,
     redisReply *r;
     bool ok;
 
-    if (s->cluster && c->target_uid && strcmp(c->target_uid, c->uid) != 0)
-        return auth_other_user(s, op, c);
     if (build_keys(s, c, &k) != SG_OK) {
         c->status = SG_AUTH_DENIED;
         return SG_OK;
