@@ -196,17 +196,18 @@ static const enum sg_script_id op_script[] = {
 static bool parse_session_rows(const redisReply *r, struct sg_auth_call *c)
 {
     size_t n = (r->elements - 3) / 7;
-    struct sg_session *rows = NULL;
     long long v[4];
 
     if ((r->elements - 3) % 7)
         return false;
-    if (n && !(rows = calloc(n, sizeof(*rows))))
+    c->nsessions = 0;
+    if (n == 0)
+        return true;
+    if (!(c->sessions = calloc(n, sizeof(*c->sessions))))
         return false;
-    c->sessions = rows; /* freed by the caller, also on failure */
     for (size_t i = 0; i < n; i++) {
         redisReply *const *e = r->element + 3 + 7 * i;
-        struct sg_session *ss = &rows[i];
+        struct sg_session *ss = &c->sessions[i];
         if (!sg_store_reply_copy(e[0], ss->id, sizeof(ss->id)) ||
             !sg_store_reply_int(e[1], &v[0]) ||
             !sg_store_reply_int(e[2], &v[1]) ||
