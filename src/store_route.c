@@ -22,6 +22,7 @@
 
 #define NO_NODE ((size_t)-1)
 #define MAP_REREAD_MIN_MS 100 /* at most ten map reads a second */
+#define MAP_RETRY_MS 250      /* with no map at all: as the backoff's cap */
 #define REDIRECTS_MAX 3
 
 struct sg_link {
@@ -160,12 +161,11 @@ static int ask_map(struct sg_store *s, struct sg_cluster_map *m, char *why,
  * its new index; links to nodes no longer masters are closed. */
 static void adopt(struct sg_cluster *cl, const struct sg_cluster_map *m)
 {
-    struct sg_link *old = malloc(sizeof(cl->links));
+    struct sg_link old[SG_CLUSTER_NODES_MAX];
 
-    if (old)
-        memcpy(old, cl->links, sizeof(cl->links));
+    memcpy(old, cl->links, sizeof(old));
     memset(cl->links, 0, sizeof(cl->links));
-    for (size_t j = 0; old && j < m->n; j++)
+    for (size_t j = 0; j < m->n; j++)
         for (size_t i = 0; i < cl->map.n; i++)
             if (old[i].c && m->nodes[j].port == cl->map.nodes[i].port &&
                 strcmp(m->nodes[j].host, cl->map.nodes[i].host) == 0) {
@@ -173,9 +173,8 @@ static void adopt(struct sg_cluster *cl, const struct sg_cluster_map *m)
                 memset(&old[i], 0, sizeof(old[i]));
                 break;
             }
-    for (size_t i = 0; old && i < SG_CLUSTER_NODES_MAX; i++)
+    for (size_t i = 0; i < SG_CLUSTER_NODES_MAX; i++)
         close_link(&old[i]);
-    free(old); /* out of memory: the links are closed, not lost */
     cl->map = *m;
     memset(cl->tags, 0, sizeof(cl->tags));
 }
@@ -226,6 +225,11 @@ static int fresh_map(struct sg_store *s)
 {
     struct sg_cluster *cl = s->cluster;
 
+    /* no map yet and the last try failed: no new one before the pause,
+     * so that a cluster that is down costs each request nothing */
+    if (!cl->have_map && cl->read_ms &&
+        sg_monotonic_ms() - cl->read_ms < MAP_RETRY_MS)
+        return SG_ESTORE;
     if (cl->have_map &&
         (!cl->stale || sg_monotonic_ms() - cl->read_ms < MAP_REREAD_MIN_MS))
         return SG_OK;
@@ -292,10 +296,11 @@ int sg_cluster_route(struct sg_store *s, int argc, const char **argv,
 
     if (sg_cluster_route_key(argc, argv, lens, &key, &len))
         return select_slot(s, sg_slot(key, len));
-    if (fresh_map(s) != SG_OK)
+    if (s->cluster->node != NO_NODE) /* no key: the master held will do */
+        return SG_OK;
+    if (fresh_map(s) != SG_OK || s->cluster->map.n == 0)
         return SG_ESTORE;
-    if (s->cluster->node == NO_NODE) /* any master: the first */
-        load(s, 0);
+    load(s, 0);
     return SG_OK;
 }
 
