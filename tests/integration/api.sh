@@ -61,7 +61,13 @@ api_written_behind() {
     api_local || return 0
     p=$(jwt_part "$1" 2)
     uid=$(jq -r .sub <<<"$p") sid=$(jq -r .sid <<<"$p")
-    sg_poll 60 api_request_count_at_least "$uid" "$sid" "$2"
+    sg_poll 60 api_request_count_at_least "$uid" "$sid" "$2" && return 0
+    # what a post-mortem needs: the count Redis has, and what the workers
+    # said about their flushes
+    echo "api_written_behind: request_count $(redis-cli -s "$SG_DIR/redis.sock" \
+        HGET "${API_REDIS_PREFIX}{u:$uid}:s:$sid" request_count), not $2, after 60 s" >&2
+    grep -hE 'activity|redis|worker' "$SG_DIR"/*.log 2>/dev/null | tail -n 20 >&2
+    return 1
 }
 api_request_count_at_least() {
     local n
