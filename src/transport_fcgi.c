@@ -27,6 +27,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -152,11 +153,12 @@ static int accept_conn(const struct conn_loop *l, int listen_fd)
     return fd;
 }
 
-/* A signal, or a connection that went away before it was accepted. */
+/* A signal, a connection that went away before it was accepted, or one
+ * another worker took first (the listening socket does not block). */
 static bool accept_can_retry(int err)
 {
     return err == EINTR || err == ECONNABORTED || err == EPROTO ||
-           err == ECONNRESET;
+           err == ECONNRESET || err == EAGAIN || err == EWOULDBLOCK;
 }
 
 /* Walk the records in p[0..n) (FastCGI 1.0, section 3.3: an 8-byte header
@@ -389,6 +391,7 @@ enum sg_serve_end sg_fcgi_serve(struct sg_ctx *ctx, int listen_fd,
     struct sg_buf body = {0}, head = {0};
     struct sg_response res;
     enum sg_serve_end end = SG_SERVE_STOP;
+    int flags;
 
     loop.ctx = ctx;
     loop.stop = stop;
@@ -398,6 +401,17 @@ enum sg_serve_end sg_fcgi_serve(struct sg_ctx *ctx, int listen_fd,
     /* -1: libfcgi never accepts by itself (see the top of the file) */
     if (FCGX_InitRequest(&fr, -1, 0) != 0)
         return SG_SERVE_ERROR;
+    /* A connection wakes every worker polling the socket and one of them
+     * accepts it: on a blocking socket the others would wait in accept(2)
+     * for the next one, their work between requests (the activity
+     * written behind) held until traffic comes. Non-blocking, they go
+     * back to poll(2) and its deadline. Accepted connections do not
+     * inherit the flag (Linux), and no spawner accepts on the socket it
+     * hands its children. */
+    if ((flags = fcntl(listen_fd, F_GETFL)) < 0 ||
+        fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) < 0)
+        sg_log_warn("fastcgi: the listening socket stays blocking: %s",
+                    strerror(errno));
     sg_response_init(&res);
     while (!*stop && !*reload) {
         int64_t due = sg_app_next_tick(ctx, sg_now_ms());

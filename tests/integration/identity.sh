@@ -588,6 +588,26 @@ password_min_length = 10' || { fail "second stack"; return; }
 }
 
 # A stack of its own: registration = closed.
+# In local mode a verify's activity reaches Redis within activity_flush
+# even when nothing follows it but a request to another worker: that
+# request wakes every worker polling the socket, and one that lost the
+# race to accept(2) must go back to its poll and flush, not wait in
+# accept(2) for traffic. Ten rounds: the race goes either way each time.
+test_written_behind_when_quiet() {
+    local i n
+    api_local || startSkipping
+    api_new_user quiet || fail "sign-in"
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+        n=$(redis-cli -s "$SG_DIR/redis.sock" HGET "${API_REDIS_PREFIX}{u:$API_UID}:s:$API_SID" request_count)
+        api_auth "$API_TOKEN" GET /auth/verify
+        assertEquals "verify $i" 200 "$SG_STATUS"
+        sg_status GET /health >/dev/null
+        # activity_flush is 1 s: 30 s is a bound no loaded machine reaches
+        sg_poll 30 api_request_count_at_least "$API_UID" "$API_SID" $((${n:-0} + 1)) ||
+            { fail "round $i: the verify was not written behind within 30 s"; break; }
+    done
+}
+
 test_registration_closed() {
     api_use_stack closed "$SG_SERVER" 'registration = closed' || { fail "second stack"; return; }
     api_post /auth/register "$(creds_json "$(api_email closed)" "$API_PASSWORD")"
