@@ -251,36 +251,18 @@ int sg_store_read_reply(struct sg_store *s, void **reply)
 }
 
 /* One command from a format, as redisCommand but through get_reply. */
-static redisReply *vcommand(struct sg_store *s, const char *fmt, va_list ap)
-{
-    void *reply = NULL;
-
-    if (redisvAppendCommand(s->c, fmt, ap) != REDIS_OK ||
-        get_reply(s, &reply) != REDIS_OK)
-        return NULL;
-    return reply;
-}
-
-static redisReply *command(struct sg_store *s, const char *fmt, ...)
-{
-    redisReply *r;
-    va_list ap;
-
-    va_start(ap, fmt);
-    r = vcommand(s, fmt, ap);
-    va_end(ap);
-    return r;
-}
-
 redisReply *sg_store_command(struct sg_store *s, const char *fmt, ...)
 {
-    redisReply *r;
+    void *reply = NULL;
     va_list ap;
+    int rc;
 
     va_start(ap, fmt);
-    r = vcommand(s, fmt, ap);
+    rc = redisvAppendCommand(s->c, fmt, ap);
     va_end(ap);
-    return r;
+    if (rc != REDIS_OK || get_reply(s, &reply) != REDIS_OK)
+        return NULL;
+    return reply;
 }
 
 /* s->c connected to a, with the timeouts, keepalive and TLS; false with
@@ -334,12 +316,12 @@ static bool handshake(struct sg_store *s, char *why, size_t cap)
     char db[16];
 
     if (s->password &&
-        !status_ok(s, command(s, "AUTH %b", s->password, s->password_len),
+        !status_ok(s, sg_store_command(s, "AUTH %b", s->password, s->password_len),
                    "authentication refused", why, cap))
         return false;
     if (s->cfg->redis_db) {
         snprintf(db, sizeof(db), "%d", s->cfg->redis_db);
-        if (!status_ok(s, command(s, "SELECT %s", db), "SELECT", why, cap))
+        if (!status_ok(s, sg_store_command(s, "SELECT %s", db), "SELECT", why, cap))
             return false;
     }
     return true;
@@ -388,11 +370,11 @@ static bool discover(struct sg_store *s, char *why, size_t cap)
         bool ok = open_link(s, a, last, sizeof(last)) &&
                   (!s->sentinel_password ||
                    status_ok(s,
-                             command(s, "AUTH %b", s->sentinel_password,
+                             sg_store_command(s, "AUTH %b", s->sentinel_password,
                                      s->sentinel_password_len),
                              "authentication refused", last, sizeof(last)));
         if (ok) {
-            r = command(s, "SENTINEL get-master-addr-by-name %s",
+            r = sg_store_command(s, "SENTINEL get-master-addr-by-name %s",
                         s->cfg->redis_master_name);
             if (!r)
                 snprintf(last, sizeof(last), "%s", s->c->errstr);
@@ -418,7 +400,7 @@ static bool discover(struct sg_store *s, char *why, size_t cap)
  * failover the one they name may still be a replica. */
 static bool is_master(struct sg_store *s, char *why, size_t cap)
 {
-    redisReply *r = command(s, "ROLE");
+    redisReply *r = sg_store_command(s, "ROLE");
     const char *role = !r ? s->c->errstr : "no role";
     bool ok;
 
@@ -690,7 +672,7 @@ static int load_code(struct sg_store *s)
         return load_scripts(s);
     if (!(lib = sg_store_library(&len)))
         return SG_ENOMEM;
-    r = command(s, "FUNCTION LOAD %b", lib, len);
+    r = sg_store_command(s, "FUNCTION LOAD %b", lib, len);
     free(lib);
     if (!r) {
         sg_store_fail(s, s->c->errstr);
