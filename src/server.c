@@ -4,8 +4,8 @@
  * so it has no signal handlers and no races: each wake-up reaps children,
  * acts on the signal, respawns empty slots and advances a rolling
  * replacement by one step. Workers restore the signal mask and install
- * handlers without SA_RESTART, so a SIGTERM ends a blocked accept at once
- * while the request in progress completes (fcgiwrap's pattern).
+ * handlers without SA_RESTART, so a SIGTERM ends a wait for a connection
+ * at once while the request in progress completes (fcgiwrap's pattern).
  *
  * A worker is never shared state with the master: it builds its own
  * context (and Redis connection) after fork, from the master's current

@@ -2,8 +2,8 @@
  *
  * One request at a time per process, as fcgiwrap and php-cgi do: the web
  * server or the master spreads load over processes. Signal handlers are
- * installed without SA_RESTART, so SIGTERM and SIGHUP end a blocked
- * accept at once while a request being served always completes.
+ * installed without SA_RESTART, so SIGTERM and SIGHUP end a worker's wait
+ * for a connection at once while a request being served always completes.
  *
  * A worker that serves one connection at a time must never wait on a peer
  * without a bound, or a peer that sends half a record (or never reads its
@@ -418,11 +418,24 @@ enum sg_serve_end sg_fcgi_serve(struct sg_ctx *ctx, int listen_fd,
         struct pollfd pfd = {.fd = listen_fd, .events = POLLIN};
         int fd;
 
-        /* work due between requests waits no longer than its time */
-        if (due >= 0 &&
-            poll(&pfd, 1, (int)(due > INT_MAX ? INT_MAX : due)) == 0) {
+        int ready;
+
+        /* Every worker waits in poll(2), never in accept(2): the socket
+         * does not block, and work due between requests waits no longer
+         * than its time. */
+        if (due > INT_MAX)
+            due = INT_MAX;
+        ready = poll(&pfd, 1, due < 0 ? -1 : (int)due);
+        if (ready == 0) {
             sg_app_tick(ctx, sg_now_ms());
             continue;
+        }
+        if (ready < 0) {
+            if (errno == EINTR)
+                continue;
+            sg_log_error("fastcgi: poll failed: %s", strerror(errno));
+            end = SG_SERVE_ERROR;
+            break;
         }
         fd = accept_conn(&loop, listen_fd);
 

@@ -323,6 +323,43 @@ test_worker_killed() {
     fi
 }
 
+# cpu_ticks PID...: user plus system clock ticks each PID has used, one
+# "PID TICKS" line each.
+cpu_ticks() {
+    local p
+    for p in "$@"; do
+        awk -v p="$p" '{ sub(/.*\) /, ""); print p, $12 + $13 }' \
+            "/proc/$p/stat" 2>/dev/null
+    done
+}
+
+# An idle worker waits in poll(2) and uses no CPU: none spins on the
+# listening socket (which does not block) waiting for a connection. This is
+# a measurement over a window, not a wait for an event: a spinning worker
+# uses the whole window however busy the machine (other spinning workers
+# included), an idle one next to nothing.
+test_idle_workers_wait() {
+    local workers before after p used hz window=4
+    long_lived || { startSkipping; echo "# skipped: CGI has no long-lived worker"; return 0; }
+    assertEquals "health" 200 "$(sg_status GET /health)"
+    workers=$(sg_stack pids worker | tr '\n' ' ')
+    assertNotNull "workers to watch" "$workers"
+    # shellcheck disable=SC2086
+    before=$(cpu_ticks $workers)
+    sleep "$window"
+    # shellcheck disable=SC2086
+    after=$(cpu_ticks $workers)
+    hz=$(getconf CLK_TCK)
+    for p in $workers; do
+        used=$(awk -v p="$p" '$1 == p { t[FNR == NR] = $2 }
+            END { if (length(t) == 2) print t[0] - t[1] }' \
+            <(echo "$before") <(echo "$after"))
+        [ -n "$used" ] || continue # exited (mod_fcgid may retire it)
+        assertTrue "worker $p used $used of $((window * hz)) ticks while idle" \
+            "[ $used -le $((window * hz / 5)) ]"
+    done
+}
+
 test_config_reload() {
     local masters
     masters=$(sg_stack pids master | tr '\n' ' ')
@@ -435,6 +472,7 @@ suite() {
         test_payload_too_large test_unsupported_media_type test_malformed_json \
         test_query_string test_path_info_extra_segments \
         test_check_config test_redis_down_then_back test_worker_killed \
+        test_idle_workers_wait \
         test_config_reload test_bad_config_reload test_standalone_sigterm \
         test_no_sanitizer_reports; do
         suite_addTest "$t"
