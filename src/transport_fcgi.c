@@ -1,9 +1,10 @@
 /* transport_fcgi.c -- the FastCGI accept loop (responder and authorizer).
  *
  * One request at a time per process, as fcgiwrap and php-cgi do: the web
- * server or the master spreads load over processes. Signal handlers are
- * installed without SA_RESTART, so SIGTERM and SIGHUP end a worker's wait
- * for a connection at once while a request being served always completes.
+ * server or the master spreads load over processes. The stop and reload
+ * signals are blocked while a request is served and let in by each wait
+ * (ppoll(2)), so SIGTERM and SIGHUP end a worker's wait for a connection
+ * at once while a request being served always completes.
  *
  * A worker that serves one connection at a time must never wait on a peer
  * without a bound, or a peer that sends half a record (or never reads its
@@ -15,11 +16,13 @@
  * an FCGI_KEEP_CONN connection between requests. Before that, the worker
  * waits (poll and MSG_PEEK, nothing consumed) until the request's records
  * up to its parameters' end are all in the socket, at most
- * fcgi_io_timeout; libfcgi then parses them without blocking. The body
- * and the answer are bounded by SO_RCVTIMEO and SO_SNDTIMEO on the
- * connection: each read or write waits at most fcgi_io_timeout. libfcgi is
- * given no listening socket (-1), so if it drops a malformed request it
- * cannot go on to accept one behind our back.
+ * fcgi_io_timeout; libfcgi then parses them without blocking. A body not
+ * yet all in, and an answer larger than a socket takes at once, are
+ * bounded by SO_RCVTIMEO and SO_SNDTIMEO on the connection: each read or
+ * write waits at most fcgi_io_timeout (the common request, all in at once
+ * with a small answer, needs neither). libfcgi is given no listening
+ * socket (-1), so if it drops a malformed request it cannot go on to
+ * accept one behind our back.
  *
  * The request body is read into one buffer kept for the life of the
  * worker; bodies over max_body_bytes are never read (libfcgi drains the
@@ -70,14 +73,29 @@ enum head {
 };
 
 /* What ended a request early, for its one log line. */
-enum stall { STALL_NONE, STALL_READ, STALL_WRITE };
+enum stall { STALL_NONE, STALL_READ, STALL_WRITE, STALL_ERROR };
+
+/* The most of an answer written to a connection whose writes are not
+ * bounded (its first request's): less than any socket takes without
+ * waiting for the peer to read (a unix socket's send buffer is 200 KiB by
+ * default and never under 4 KiB; a fresh TCP one's, 16 KiB). */
+#define ANSWER_AT_ONCE 2048
 
 struct conn_loop {
     struct sg_ctx *ctx;
     const volatile sig_atomic_t *stop, *reload;
+    sigset_t wait_mask; /* the mask while waiting: stop signals let in */
     int64_t timeout_ms;
     const char *web_server_addrs; /* $FCGI_WEB_SERVER_ADDRS, or NULL */
     char peek[HEAD_PEEK_MAX];
+};
+
+/* One accepted connection. */
+struct conn {
+    int fd;
+    bool kept;     /* it has served a request (FCGI_KEEP_CONN) */
+    bool bounded;  /* its reads and writes time out */
+    bool complete; /* the request, its stdin's end included, was peeked */
 };
 
 void sg_fcgi_init(void)
@@ -120,14 +138,11 @@ static bool peer_allowed(const char *list, const struct sockaddr_storage *sa)
     return false;
 }
 
-/* Accept one connection and bound its reads and writes. -1 with errno
- * (EINTR for a signal) when there is none. */
+/* Accept one connection. -1 with errno when there is none. */
 static int accept_conn(const struct conn_loop *l, int listen_fd)
 {
     struct sockaddr_storage sa = {0}; /* an unnamed peer may fill nothing */
     socklen_t len = sizeof(sa);
-    struct timeval tv = {.tv_sec = (time_t)(l->timeout_ms / 1000),
-                         .tv_usec = (suseconds_t)(l->timeout_ms % 1000 * 1000)};
     int fd, one = 1;
 
     fd = accept4(listen_fd, (struct sockaddr *)&sa, &len, SOCK_CLOEXEC);
@@ -139,18 +154,33 @@ static int accept_conn(const struct conn_loop *l, int listen_fd)
         errno = ECONNABORTED;
         return -1;
     }
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
-        sg_log_error("fastcgi: cannot set the connection's timeouts: %s",
-                     strerror(errno));
-        close(fd);
-        errno = ECONNABORTED;
-        return -1;
-    }
     /* as libfcgi does: answers are written in records, no reply comes */
     if (sa.ss_family == AF_INET || sa.ss_family == AF_INET6)
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     return fd;
+}
+
+/* Bound each read and write of c by fcgi_io_timeout, once per
+ * connection: before a read that could wait (a request not all in, a
+ * kept connection) or a write that could (an answer larger than a socket
+ * takes at once, a kept connection whose peer may not be reading).
+ * Otherwise every byte libfcgi reads is already in the socket and what it
+ * writes fits: the two calls are saved. false: it failed (logged). */
+static bool bound_conn(const struct conn_loop *l, struct conn *c)
+{
+    struct timeval tv = {.tv_sec = (time_t)(l->timeout_ms / 1000),
+                         .tv_usec = (suseconds_t)(l->timeout_ms % 1000 * 1000)};
+
+    if (c->bounded)
+        return true;
+    if (setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+        setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
+        sg_log_error("fastcgi: cannot set the connection's timeouts: %s",
+                     strerror(errno));
+        return false;
+    }
+    c->bounded = true;
+    return true;
 }
 
 /* A signal, a connection that went away before it was accepted, or one
@@ -163,11 +193,16 @@ static bool accept_can_retry(int err)
 
 /* Walk the records in p[0..n) (FastCGI 1.0, section 3.3: an 8-byte header
  * of version, type, request id, content and padding length, then the
- * content and the padding). full: p is as much as will be looked at. */
-static enum head scan_head(const unsigned char *p, size_t n, bool full)
+ * content and the padding). full: p is as much as will be looked at.
+ * *complete: the request's stdin ends in p too, so reading all of the
+ * request waits for nothing. */
+static enum head scan_head(const unsigned char *p, size_t n, bool full,
+                           bool *complete)
 {
     size_t off = 0;
+    bool params_end = false;
 
+    *complete = false;
     while (n - off >= FCGI_HEADER_LEN) {
         const unsigned char *h = p + off;
         size_t content = (size_t)h[4] << 8 | h[5];
@@ -177,23 +212,40 @@ static enum head scan_head(const unsigned char *p, size_t n, bool full)
             return HEAD_MALFORMED;
         if (n - off < record)
             break;
-        /* section 3.4: an empty record ends the PARAMS stream */
-        if (h[1] == FCGI_PARAMS && content == 0)
-            return HEAD_READY;
         /* a management record (section 4) that may want an answer before
          * the peer goes on: libfcgi answers it, reading under SO_RCVTIMEO */
         if (h[2] == 0 && h[3] == 0)
             return HEAD_READY;
+        /* section 3.4: an empty record ends a stream, PARAMS then STDIN */
+        if (h[1] == FCGI_PARAMS && content == 0)
+            params_end = true;
+        if (h[1] == FCGI_STDIN && content == 0 && params_end) {
+            *complete = true;
+            return HEAD_READY;
+        }
         off += record;
     }
-    return full ? HEAD_READY : HEAD_PARTIAL;
+    return params_end || full ? HEAD_READY : HEAD_PARTIAL;
 }
 
-/* Wait until fd holds the request's head, without consuming any of it.
- * kept: fd has served a request already (FCGI_KEEP_CONN), so a stop need
- * not wait for it. *seen: how many bytes had come. */
-static enum head wait_head(struct conn_loop *l, int fd, bool kept, size_t *seen)
+/* poll(2) one descriptor for at most ms (< 0: no bound), with the stop
+ * signals let in for the wait alone: a signal that came while a request
+ * was served is acted on here, at once (EINTR). */
+static int wait_for(const struct conn_loop *l, struct pollfd *pfd, int64_t ms)
 {
+    struct timespec ts = {.tv_sec = (time_t)(ms / 1000),
+                          .tv_nsec = (long)(ms % 1000 * 1000000)};
+
+    return ppoll(pfd, 1, ms < 0 ? NULL : &ts, &l->wait_mask);
+}
+
+/* Wait until c holds the request's head, without consuming any of it.
+ * A kept connection has served a request already (FCGI_KEEP_CONN), so a
+ * stop need not wait for it. *seen: how many bytes had come. */
+static enum head wait_head(struct conn_loop *l, struct conn *c, size_t *seen)
+{
+    int fd = c->fd;
+    bool kept = c->kept;
     int64_t deadline = sg_monotonic_ms() + l->timeout_ms;
     size_t cap = sizeof(l->peek);
     bool hangup = false;
@@ -211,7 +263,7 @@ static enum head wait_head(struct conn_loop *l, int fd, bool kept, size_t *seen)
         if (n > 0) {
             *seen = (size_t)n;
             st = scan_head((const unsigned char *)l->peek, (size_t)n,
-                           (size_t)n == cap);
+                           (size_t)n == cap, &c->complete);
             if (st != HEAD_PARTIAL)
                 return st;
         }
@@ -230,7 +282,7 @@ static enum head wait_head(struct conn_loop *l, int fd, bool kept, size_t *seen)
             if (due > 0 && due < left)
                 left = due;
         }
-        if (poll(&pfd, 1, (int)left) < 0) {
+        if (wait_for(l, &pfd, left) < 0) {
             if (errno != EINTR)
                 return HEAD_CLOSED;
             if (kept && *seen == 0 && (*l->stop || *l->reload))
@@ -253,10 +305,11 @@ static long fcgi_read(void *arg, char *p, size_t n)
 
 /* Serve the accepted request; a peer that stops sending the body or stops
  * taking the answer makes it STALL_READ or STALL_WRITE. */
-static enum stall serve_one(struct sg_ctx *ctx, FCGX_Request *fr,
-                            struct sg_buf *body, struct sg_buf *head,
-                            struct sg_response *res)
+static enum stall serve_one(const struct conn_loop *l, struct conn *c,
+                            FCGX_Request *fr, struct sg_buf *body,
+                            struct sg_buf *head, struct sg_response *res)
 {
+    struct sg_ctx *ctx = l->ctx;
     struct sg_request req;
     enum stall stall = STALL_NONE;
 
@@ -275,14 +328,22 @@ static enum stall serve_one(struct sg_ctx *ctx, FCGX_Request *fr,
     }
     if (stall == STALL_NONE &&
         sg_response_head(res, req.request_id, head) == SG_OK) {
-        FCGX_PutStr(head->data, (int)head->len, fr->out);
-        if (!req.head && res->body.len)
-            FCGX_PutStr(res->body.data, (int)res->body.len, fr->out);
-        /* closed as FCGX_Finish_r would (stderr first), to see the error */
-        FCGX_FClose(fr->err);
-        FCGX_FClose(fr->out);
-        if (timed_out(FCGX_GetError(fr->out)))
-            stall = STALL_WRITE;
+        size_t n = head->len + (req.head ? 0 : res->body.len);
+
+        /* a write that could wait for the peer is bounded */
+        if (n > ANSWER_AT_ONCE && !bound_conn(l, c)) {
+            stall = STALL_ERROR;
+        } else {
+            FCGX_PutStr(head->data, (int)head->len, fr->out);
+            if (!req.head && res->body.len)
+                FCGX_PutStr(res->body.data, (int)res->body.len, fr->out);
+            /* closed as FCGX_Finish_r would (stderr first), to see the
+             * error */
+            FCGX_FClose(fr->err);
+            FCGX_FClose(fr->out);
+            if (timed_out(FCGX_GetError(fr->out)))
+                stall = STALL_WRITE;
+        }
     }
     sg_request_release(&req);
     /* kept for the next request: the body may hold a password, the
@@ -310,73 +371,70 @@ static void log_head_end(const struct conn_loop *l, enum head st, bool kept,
 }
 
 /* Serve the requests of one connection (several with FCGI_KEEP_CONN).
- * Returns with the connection closed. */
-/* A stop or reload waits while a request is read, served and answered:
- * handlers are installed without SA_RESTART so that the waits for a
- * connection and for its head end at once, and libfcgi retries no read
- * or write a signal interrupts, which would drop the request. What
- * arrives meanwhile is delivered when the mask is restored. */
-static void defer_signals(sigset_t *saved)
-{
-    sigset_t s;
-
-    sigemptyset(&s);
-    sigaddset(&s, SIGTERM);
-    sigaddset(&s, SIGINT);
-    sigaddset(&s, SIGHUP);
-    sigprocmask(SIG_BLOCK, &s, saved);
-}
-
+ * Returns with the connection closed. Stop and reload signals are let in
+ * only while it waits (wait_for): a request being read, served and
+ * answered always completes, as libfcgi retries no read or write a
+ * signal interrupts. */
 static void serve_conn(struct conn_loop *l, FCGX_Request *fr, int fd,
                        struct sg_buf *body, struct sg_buf *head,
                        struct sg_response *res)
 {
-    bool kept = false;
+    struct conn c = {.fd = fd};
 
     /* A connection accepted is served, even if a stop or reload came with
      * it: closing it unread would reset the web server's request (500).
      * Only between kept requests does a stop or reload end it. */
-    while (!kept || (!*l->stop && !*l->reload)) {
+    while (!c.kept || (!*l->stop && !*l->reload)) {
         size_t seen;
-        enum head st = wait_head(l, fd, kept, &seen);
+        enum head st = wait_head(l, &c, &seen);
         enum stall stall;
-        sigset_t saved;
 
         OPENSSL_cleanse(l->peek, seen); /* a copy of cookies and tokens */
         if (st != HEAD_READY) {
-            log_head_end(l, st, kept, seen);
+            log_head_end(l, st, c.kept, seen);
             break;
         }
+        /* reads that could wait for the peer are bounded */
+        if ((c.kept || !c.complete) && !bound_conn(l, &c))
+            break;
         /* Fields fcgiapp.h calls internal, used as libfcgi uses them
          * (2.4.0 to 2.4.7 alike): a request whose ipcFd is open is read
          * from it, and keepConnection stops the FCGX_Finish_r that
          * FCGX_Accept_r begins with from closing it. */
         fr->ipcFd = fd;
         fr->keepConnection = 1;
-        defer_signals(&saved);
         if (FCGX_Accept_r(fr) < 0) {
             /* libfcgi refused the records (or, past what was peeked,
              * waited fcgi_io_timeout for more) and closed the connection */
-            sigprocmask(SIG_SETMASK, &saved, NULL);
             sg_log_warn("fastcgi: cannot read the request's parameters: "
                         "connection dropped");
             fr->ipcFd = -1;
             return;
         }
-        if ((stall = serve_one(l->ctx, fr, body, head, res)) != STALL_NONE) {
+        stall = serve_one(l, &c, fr, body, head, res);
+        if (stall == STALL_READ || stall == STALL_WRITE)
             sg_log_warn("fastcgi: the peer %s for %lld ms: request dropped",
                         stall == STALL_READ ? "sent no body" : "took no answer",
                         (long long)l->timeout_ms);
+        if (stall != STALL_NONE) {
             /* what libfcgi still writes (the closing records) and
              * drains when it closes now fail at once */
             shutdown(fd, SHUT_RDWR);
+        } else if (!fr->keepConnection && c.complete) {
+            /* All of the request was in the socket: read to its end (no
+             * wait), nothing is left unread, and the connection is closed
+             * without libfcgi's shutdown and drain (`detached`, as
+             * FCGX_Detach leaves it: three system calls a request). */
+            while (FCGX_GetChar(fr->in) != EOF)
+                ;
+            if (FCGX_HasSeenEOF(fr->in) == EOF && !FCGX_GetError(fr->in))
+                fr->detached = 1;
         }
         FCGX_Finish_r(fr);
-        sigprocmask(SIG_SETMASK, &saved, NULL);
         sg_app_tick(l->ctx, sg_now_ms()); /* the answer is out */
         if (fr->ipcFd < 0)
             return; /* closed: no FCGI_KEEP_CONN, or an error */
-        kept = true;
+        c.kept = true;
     }
     close(fd);
     fr->ipcFd = -1;
@@ -391,6 +449,7 @@ enum sg_serve_end sg_fcgi_serve(struct sg_ctx *ctx, int listen_fd,
     struct sg_buf body = {0}, head = {0};
     struct sg_response res;
     enum sg_serve_end end = SG_SERVE_STOP;
+    sigset_t stops, saved;
     int flags;
 
     loop.ctx = ctx;
@@ -412,6 +471,17 @@ enum sg_serve_end sg_fcgi_serve(struct sg_ctx *ctx, int listen_fd,
         fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) < 0)
         sg_log_warn("fastcgi: the listening socket stays blocking: %s",
                     strerror(errno));
+    /* The stop signals wait while a request is served and are let in by
+     * every wait for a connection or a request (wait_for). */
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGTERM);
+    sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGHUP);
+    sigprocmask(SIG_BLOCK, &stops, &saved);
+    loop.wait_mask = saved;
+    sigdelset(&loop.wait_mask, SIGTERM);
+    sigdelset(&loop.wait_mask, SIGINT);
+    sigdelset(&loop.wait_mask, SIGHUP);
     sg_response_init(&res);
     while (!*stop && !*reload) {
         int64_t due = sg_app_next_tick(ctx, sg_now_ms());
@@ -423,9 +493,7 @@ enum sg_serve_end sg_fcgi_serve(struct sg_ctx *ctx, int listen_fd,
         /* Every worker waits in poll(2), never in accept(2): the socket
          * does not block, and work due between requests waits no longer
          * than its time. */
-        if (due > INT_MAX)
-            due = INT_MAX;
-        ready = poll(&pfd, 1, due < 0 ? -1 : (int)due);
+        ready = wait_for(&loop, &pfd, due);
         if (ready == 0) {
             sg_app_tick(ctx, sg_now_ms());
             continue;
@@ -450,6 +518,7 @@ enum sg_serve_end sg_fcgi_serve(struct sg_ctx *ctx, int listen_fd,
     }
     if (end != SG_SERVE_ERROR && *reload && !*stop)
         end = SG_SERVE_RELOAD;
+    sigprocmask(SIG_SETMASK, &saved, NULL);
     FCGX_Free(&fr, 0);
     sg_response_free(&res);
     sg_buf_free(&body);
