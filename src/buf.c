@@ -33,7 +33,7 @@ static int reserve(struct sg_buf *b, size_t extra)
         return SG_ENOMEM;
     if (b->data) {
         memcpy(p, b->data, b->len + 1);
-        OPENSSL_cleanse(b->data, b->cap);
+        sg_wipe(b->data, b->cap);
         free(b->data);
     }
     b->data = p;
@@ -49,6 +49,17 @@ int sg_buf_append(struct sg_buf *b, const char *s, size_t len)
     b->len += len;
     b->data[b->len] = '\0';
     return SG_OK;
+}
+
+char *sg_buf_room(struct sg_buf *b, size_t n)
+{
+    return reserve(b, n) == SG_OK ? b->data + b->len : NULL;
+}
+
+void sg_buf_added(struct sg_buf *b, size_t n)
+{
+    b->len += n;
+    b->data[b->len] = '\0';
 }
 
 int sg_buf_puts(struct sg_buf *b, const char *s)
@@ -89,14 +100,14 @@ void sg_buf_reset(struct sg_buf *b)
 void sg_buf_wipe(struct sg_buf *b)
 {
     if (b->data)
-        OPENSSL_cleanse(b->data, b->len + 1);
+        sg_wipe(b->data, b->len + 1);
     b->len = 0;
 }
 
 void sg_buf_free(struct sg_buf *b)
 {
     if (b->data)
-        OPENSSL_cleanse(b->data, b->cap);
+        sg_wipe(b->data, b->cap);
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;

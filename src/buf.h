@@ -24,6 +24,11 @@ SG_MUST_CHECK int sg_buf_append(struct sg_buf *b, const char *s, size_t len);
 SG_MUST_CHECK int sg_buf_puts(struct sg_buf *b, const char *s);
 SG_MUST_CHECK int sg_buf_printf(struct sg_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Room for n more bytes, for a caller that writes them itself: where to
+ * write, then sg_buf_added with how many were (<= n). NULL: SG_ENOMEM,
+ * b unchanged. One reserve for many small pieces (the RESP formatter). */
+SG_MUST_CHECK char *sg_buf_room(struct sg_buf *b, size_t n);
+void sg_buf_added(struct sg_buf *b, size_t n);
 /* Empty the buffer, keeping its memory (and its old bytes: use
  * sg_buf_wipe when they were secret). */
 void sg_buf_reset(struct sg_buf *b);

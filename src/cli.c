@@ -277,7 +277,7 @@ static int read_password(char pw[PASSWORD_BUF], size_t *len)
     rc = read_tty("Again: ", again, PASSWORD_BUF, &again_len);
     if (rc == SG_OK && !sg_ct_equal(pw, *len, again, again_len))
         rc = SG_EAUTH;
-    OPENSSL_cleanse(again, sizeof(again));
+    sg_wipe(again, sizeof(again));
     return rc;
 }
 
@@ -295,7 +295,7 @@ static int new_password(const struct cli *c, char *pw, size_t *len)
             sg_password_check_policy(pw, *len, c->cfg->password_min_length);
     if (rc == SG_OK && policy == SG_PASSWORD_OK)
         return 0;
-    OPENSSL_cleanse(pw, PASSWORD_BUF);
+    sg_wipe(pw, PASSWORD_BUF);
     if (policy != SG_PASSWORD_OK)
         return fail("weak password: %s", sg_password_policy_str(policy));
     if (rc == SG_ENOTFOUND)
@@ -318,7 +318,7 @@ static int new_password_hash(const struct cli *c, char hash[SG_HASH_MAX + 1])
         return rc;
     rc = sg_password_hash(pw, len, c->cfg->pbkdf2_iterations, hash,
                           SG_HASH_MAX + 1);
-    OPENSSL_cleanse(pw, sizeof(pw));
+    sg_wipe(pw, sizeof(pw));
     return rc == SG_OK ? 0 : fail("cannot hash the password");
 }
 
@@ -429,7 +429,7 @@ static int user_add(struct cli *c)
         return rc;
     rc = sg_user_create(c->store, &u, pw, len, c->cfg->pbkdf2_iterations,
                         sg_now_ms());
-    OPENSSL_cleanse(pw, sizeof(pw));
+    sg_wipe(pw, sizeof(pw));
     if (rc == SG_EEXIST)
         return fail("a user with email %s already exists", u.email);
     if (rc == SG_EIO)
@@ -457,7 +457,7 @@ static int user_passwd(struct cli *c)
         (rc = new_password_hash(c, hash)))
         return rc;
     rc = sg_store_user_set(c->store, u.id, "password", hash);
-    OPENSSL_cleanse(hash, sizeof(hash));
+    sg_wipe(hash, sizeof(hash));
     if (rc != SG_OK)
         return store_fail(c);
     if (c->keep_sessions)
@@ -532,7 +532,7 @@ static int collect_user(void *arg, const char *uid)
         l->rc = rc;
         return 1;
     }
-    OPENSSL_cleanse(l->users[l->n].password, SG_HASH_MAX + 1);
+    sg_wipe(l->users[l->n].password, SG_HASH_MAX + 1);
     l->n++;
     return 0;
 }

@@ -981,7 +981,7 @@ struct sg_config *sg_config_load(const char *path, char *err, size_t errlen)
         return NULL;
     }
     cfg = sg_config_parse(path, text, len, err, errlen);
-    OPENSSL_cleanse(text, len); /* in case someone wrote a secret in it anyway */
+    sg_wipe(text, len); /* in case someone wrote a secret in it anyway */
     free(text);
     if (cfg && !(cfg->path = strdup(path))) {
         sg_config_free(cfg);
@@ -1107,7 +1107,7 @@ static int read_fd(int fd, size_t max, char **out, size_t *outlen)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            OPENSSL_cleanse(buf, len);
+            sg_wipe(buf, len);
             free(buf);
             return SG_EIO;
         }

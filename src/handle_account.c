@@ -167,7 +167,7 @@ static int refresh_token(const char *uid, const char *sid,
         (secret || sg_random_bytes(sec, REFRESH_SECRET_BYTES) == SG_OK) &&
         sg_base64url_encode(raw, sizeof(raw), out, outlen) == SG_OK)
         rc = sg_sha256_hex(out, strlen(out), hash);
-    OPENSSL_cleanse(raw, sizeof(raw));
+    sg_wipe(raw, sizeof(raw));
     return rc;
 }
 
@@ -207,8 +207,8 @@ static int wrap_successor(const char *tok, size_t len, const char *to,
             sec[i] ^= pad[i];
         rc = sg_hex_encode(sec, REFRESH_SECRET_BYTES, wrap, SG_WRAP_HEX + 1);
     }
-    OPENSSL_cleanse(raw, sizeof(raw));
-    OPENSSL_cleanse(pad, sizeof(pad));
+    sg_wipe(raw, sizeof(raw));
+    sg_wipe(pad, sizeof(pad));
     return rc;
 }
 
@@ -229,8 +229,8 @@ static int unwrap_successor(const char *tok, size_t len,
     }
     if (rc == SG_OK && !sg_ct_equal(hash, 64, rf->current_hash, 64))
         rc = SG_ECRYPTO;
-    OPENSSL_cleanse(sec, sizeof(sec));
-    OPENSSL_cleanse(pad, sizeof(pad));
+    sg_wipe(sec, sizeof(sec));
+    sg_wipe(pad, sizeof(pad));
     return rc;
 }
 
@@ -285,7 +285,7 @@ static void upgrade_hash(struct sg_ctx *ctx, const struct sg_user *u,
         sg_store_user_set(ctx->store, u->id, "password", hash) == SG_OK)
         sg_log_info("user %s: password hash upgraded to %d iterations", u->id,
                     ctx->cfg->pbkdf2_iterations);
-    OPENSSL_cleanse(hash, sizeof(hash));
+    sg_wipe(hash, sizeof(hash));
 }
 
 /* Record a new session for u and answer with its token pair; attempt,
@@ -337,7 +337,7 @@ static int start_session(struct sg_ctx *ctx, struct sg_request *req,
         rc = sg_response_ok(res, 200, data);
     }
 out:
-    OPENSSL_cleanse(refresh, sizeof(refresh));
+    sg_wipe(refresh, sizeof(refresh));
     return rc;
 }
 
@@ -448,7 +448,7 @@ int sg_handle_signin(struct sg_ctx *ctx, struct sg_request *req,
                            si.account.key && si.account.allowed ? &si : NULL);
     }
 out:
-    OPENSSL_cleanse(si.user.password, sizeof(si.user.password));
+    sg_wipe(si.user.password, sizeof(si.user.password));
     return rc;
 }
 
@@ -465,7 +465,7 @@ static bool parse_refresh(const char *t, size_t len, char *uid, char *sid)
          sg_hex_encode(raw, USER_ID_BYTES, uid, SG_USER_ID_LEN + 1) == SG_OK &&
          sg_hex_encode(raw + USER_ID_BYTES, SESSION_ID_BYTES, sid,
                        SG_SESSION_ID_LEN + 1) == SG_OK;
-    OPENSSL_cleanse(raw, sizeof(raw));
+    sg_wipe(raw, sizeof(raw));
     return ok;
 }
 
@@ -553,7 +553,7 @@ int sg_handle_refresh(struct sg_ctx *ctx, struct sg_request *req,
         refresh_token(uid, sid, NULL, refresh, sizeof(refresh), hash) !=
             SG_OK ||
         wrap_successor(tok, len, refresh, wrap) != SG_OK) {
-        OPENSSL_cleanse(refresh, sizeof(refresh));
+        sg_wipe(refresh, sizeof(refresh));
         return SG_ECRYPTO;
     }
     rf.presented_hash = presented, rf.new_hash = hash, rf.new_wrap = wrap;
@@ -567,7 +567,7 @@ int sg_handle_refresh(struct sg_ctx *ctx, struct sg_request *req,
         sg_ratelimit_check(&rf.limit, &cfg->ratelimit_refresh, limit_key,
                            SG_LIMIT_HIT);
     rc = sg_store_refresh(ctx->store, &rf);
-    OPENSSL_cleanse(wrap, sizeof(wrap));
+    sg_wipe(wrap, sizeof(wrap));
     if (rc == SG_OK && rf.grace) {
         /* the pair of the rotation that won: its refresh token, and a new
          * access token of the same session */
@@ -584,7 +584,7 @@ int sg_handle_refresh(struct sg_ctx *ctx, struct sg_request *req,
         }
     }
     if (rc == SG_ESTORE) {
-        OPENSSL_cleanse(refresh, sizeof(refresh));
+        sg_wipe(refresh, sizeof(refresh));
         return rc;
     }
     /* exactly one window describes the answer */
@@ -605,6 +605,6 @@ int sg_handle_refresh(struct sg_ctx *ctx, struct sg_request *req,
         if (rc == SG_OK)
             rc = sg_response_ok(res, 200, data);
     }
-    OPENSSL_cleanse(refresh, sizeof(refresh));
+    sg_wipe(refresh, sizeof(refresh));
     return rc;
 }

@@ -14,14 +14,38 @@
 #include "json.h"
 #include "utf8.h"
 
+/* The digits by hand for years 0000..9999 (strftime was 1k instructions
+ * of a verify's answer); strftime for any other. */
 void sg_time_rfc3339(char *out, int64_t ms)
 {
     time_t t = (time_t)(ms / 1000);
     struct tm tm;
+    long long year;
 
-    if (!gmtime_r(&t, &tm) ||
-        !strftime(out, SG_TIME_RFC3339_MAX, "%Y-%m-%dT%H:%M:%SZ", &tm))
+    if (!gmtime_r(&t, &tm)) {
         strcpy(out, "1970-01-01T00:00:00Z");
+        return;
+    }
+    year = (long long)tm.tm_year + 1900;
+    if (year >= 0 && year <= 9999) {
+        const int field[6] = {(int)year, tm.tm_mon + 1, tm.tm_mday,
+                              tm.tm_hour, tm.tm_min, tm.tm_sec};
+        static const char after[6] = {'-', '-', 'T', ':', ':', 'Z'};
+        char *p = out;
+
+        for (int i = 0; i < 6; i++) {
+            int width = i == 0 ? 4 : 2, v = field[i];
+
+            for (int k = width - 1; k >= 0; k--, v /= 10)
+                p[k] = (char)('0' + v % 10);
+            p += width;
+            *p++ = after[i];
+        }
+        *p = '\0';
+    } else if (!strftime(out, SG_TIME_RFC3339_MAX, "%Y-%m-%dT%H:%M:%SZ",
+                         &tm)) {
+        strcpy(out, "1970-01-01T00:00:00Z");
+    }
 }
 
 json_object *sg_json_time(int64_t ms)
@@ -44,19 +68,41 @@ static int put_escape(struct sg_buf *b, unsigned char c)
     return sg_buf_append(b, esc, c < 0x20 ? 6 : 2);
 }
 
+/* A byte that goes into a JSON string as it is, when ASCII. */
+static bool json_plain(unsigned char c)
+{
+    return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
 int sg_json_put_string(struct sg_buf *b, const char *s, size_t len)
 {
     size_t from = 0, i = 0, n;
     bool ok;
-    int rc = sg_buf_append(b, "\"", 1);
+    char *p;
+    int rc;
 
-    /* Runs of bytes that need nothing are appended in one piece; for
+    /* the common string (an id, a time, an ASCII name): one copy */
+    while (i < len && json_plain((unsigned char)s[i]))
+        i++;
+    if (i == len) {
+        if (len > SIZE_MAX - 2 || !(p = sg_buf_room(b, len + 2)))
+            return SG_ENOMEM;
+        p[0] = '"';
+        memcpy(p + 1, s, len);
+        p[len + 1] = '"';
+        sg_buf_added(b, len + 2);
+        return SG_OK;
+    }
+    rc = sg_buf_append(b, "\"", 1);
+
+    /* From the first byte that is not plain ASCII: runs of bytes that
+     * need nothing are appended in one piece; for
      * ASCII the loop costs one compare per byte, and only bytes of 0x80
      * and up go through the decoder. */
     while (i < len && rc == SG_OK) {
         unsigned char c = (unsigned char)s[i];
 
-        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+        if (json_plain(c)) {
             i++;
             continue;
         }

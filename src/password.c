@@ -12,7 +12,7 @@
  * hashing in both paths alike, so the cut-off reveals nothing about the
  * account.
  *
- * Derived keys are wiped with OPENSSL_cleanse before returning. The
+ * Derived keys are wiped (sg_wipe) before returning. The
  * password itself is never copied.
  */
 #include <errno.h>
@@ -104,8 +104,8 @@ int sg_password_hash(const char *pw, size_t len, int iterations, char *out,
         if (n < 0 || (size_t)n >= outlen)
             rc = SG_ETOOBIG;
     }
-    OPENSSL_cleanse(key, sizeof(key));
-    OPENSSL_cleanse(key64, sizeof(key64));
+    sg_wipe(key, sizeof(key));
+    sg_wipe(key64, sizeof(key64));
     return rc;
 }
 
@@ -117,7 +117,7 @@ char *sg_password_hash_new(const char *pw, size_t len, int iterations)
     if (sg_password_hash(pw, len, iterations, buf, sizeof(buf)) != SG_OK)
         return NULL;
     copy = strdup(buf);
-    OPENSSL_cleanse(buf, sizeof(buf));
+    sg_wipe(buf, sizeof(buf));
     return copy;
 }
 
@@ -180,8 +180,8 @@ int sg_password_verify(const char *pw, size_t len, const char *stored,
     if (rc == SG_OK)
         rc = sg_ct_equal(key, sizeof(key), h.key, sizeof(h.key)) ? SG_OK
                                                                  : SG_EAUTH;
-    OPENSSL_cleanse(key, sizeof(key));
-    OPENSSL_cleanse(&h, sizeof(h));
+    sg_wipe(key, sizeof(key));
+    sg_wipe(&h, sizeof(h));
     if (rc == SG_OK && needs_rehash)
         *needs_rehash = stored_iterations != iterations;
     return rc;

@@ -50,10 +50,10 @@ void sg_ratelimit_check(struct sg_limit_check *c,
 void sg_ratelimit_headers(struct sg_response *res, int limit,
                           long long remaining, int64_t reset_ms)
 {
-    sg_response_headerf(res, "X-RateLimit-Limit", "%d", limit);
-    sg_response_headerf(res, "X-RateLimit-Remaining", "%lld", remaining);
-    sg_response_headerf(res, "X-RateLimit-Reset", "%lld",
-                        (long long)((reset_ms + 999) / 1000));
+    sg_response_header_num(res, "X-RateLimit-Limit", limit);
+    sg_response_header_num(res, "X-RateLimit-Remaining", remaining);
+    sg_response_header_num(res, "X-RateLimit-Reset",
+                           (long long)((reset_ms + 999) / 1000));
 }
 
 int sg_ratelimit_refuse(struct sg_response *res, int64_t now_ms,
@@ -61,7 +61,7 @@ int sg_ratelimit_refuse(struct sg_response *res, int64_t now_ms,
 {
     int64_t retry = (reset_ms - now_ms + 999) / 1000;
 
-    sg_response_headerf(res, "Retry-After", "%lld",
-                        (long long)(retry > 0 ? retry : 1));
+    sg_response_header_num(res, "Retry-After",
+                           (long long)(retry > 0 ? retry : 1));
     return sg_response_error(res, SG_API_RATE_LIMITED, NULL, NULL);
 }

@@ -42,7 +42,11 @@ enum param {
     P_SCHEME, P_HTTPS, P_REQUEST_ID, P_ROLE, P_SCRIPT_NAME, P_COUNT
 };
 
-#define PARAM(name) {name, sizeof(name) - 1}
+/* The longest name here: a longer one does not compile. */
+#define PARAM_NAME_MAX 23
+#define PARAM(name)                                                          \
+    {name, sizeof(name) - 1 +                                                \
+               0 * sizeof(char[sizeof(name) - 1 <= PARAM_NAME_MAX ? 1 : -1])}
 static const struct {
     const char *name;
     size_t len;
@@ -73,23 +77,41 @@ static const struct {
 };
 #undef PARAM
 
+/* The names chained by length (built on the first request): a parameter
+ * is compared only with the names of its length, one or two, not all 23. */
+static signed char first_of_len[PARAM_NAME_MAX + 1];
+static signed char next_of_len[P_COUNT];
+
+static void index_param_names(void)
+{
+    memset(first_of_len, -1, sizeof(first_of_len));
+    for (int i = P_COUNT - 1; i >= 0; i--) {
+        size_t len = param_names[i].len; /* <= PARAM_NAME_MAX (PARAM) */
+        next_of_len[i] = first_of_len[len];
+        first_of_len[len] = (signed char)i;
+    }
+}
+
 /* v[P_*]: each parameter's value, NULL when absent. A name given twice
  * keeps its first value, as getenv() and FCGX_GetParam() would. */
 static void read_params(char *const *envp, const char **v)
 {
+    static bool indexed;
+
+    if (!indexed)
+        index_param_names(), indexed = true;
     for (int i = 0; i < P_COUNT; i++)
         v[i] = NULL;
     for (; envp && *envp; envp++) {
         const char *e = *envp, *eq = strchr(e, '=');
         size_t len;
 
-        if (!eq)
-            continue;
-        len = (size_t)(eq - e);
-        for (int i = 0; i < P_COUNT; i++) {
-            if (param_names[i].len == len && param_names[i].name[0] == e[0] &&
-                !v[i] && memcmp(param_names[i].name, e, len) == 0) {
-                v[i] = eq + 1;
+        if (!eq || (len = (size_t)(eq - e)) > PARAM_NAME_MAX)
+            continue; /* no value, or longer than any name here */
+        for (int i = first_of_len[len]; i >= 0; i = next_of_len[i]) {
+            if (param_names[i].name[len - 1] == e[len - 1] && !v[i] &&
+                memcmp(param_names[i].name, e, len) == 0) {
+                v[i] = e + len + 1;
                 break;
             }
         }
@@ -191,7 +213,7 @@ int sg_request_read_body(struct sg_request *req, struct sg_buf *buf,
         else if (sg_buf_append(buf, chunk, (size_t)n) != SG_OK)
             rc = SG_ENOMEM;
     }
-    OPENSSL_cleanse(chunk, sizeof(chunk)); /* it held the body: a password */
+    sg_wipe(chunk, sizeof(chunk)); /* it held the body: a password */
     req->body = buf->data ? buf->data : "";
     req->body_len = buf->len;
     return rc;
@@ -392,7 +414,7 @@ void sg_request_release(struct sg_request *req)
         {
             (void)key;
             if (json_object_is_type(v, json_type_string))
-                OPENSSL_cleanse((char *)json_object_get_string(v),
+                sg_wipe((char *)json_object_get_string(v),
                                 (size_t)json_object_get_string_len(v));
         }
     }

@@ -123,6 +123,15 @@ int sg_response_headerf(struct sg_response *res, const char *name,
     return sg_response_header(res, name, value);
 }
 
+int sg_response_header_num(struct sg_response *res, const char *name,
+                           long long value)
+{
+    char num[24];
+
+    sg_i64_str(num, value);
+    return sg_response_header(res, name, num);
+}
+
 /* Serialise the envelope root into the body, replacing what was there. */
 static int put_envelope(struct sg_response *res, json_object *root)
 {
@@ -248,14 +257,18 @@ const char *sg_response_reason(int status)
 int sg_response_head(const struct sg_response *res, const char *request_id,
                      struct sg_buf *out)
 {
-    if (sg_buf_printf(out,
-                      "Status: %d %s\r\n"
-                      "Content-Type: application/json; charset=utf-8\r\n"
-                      "Cache-Control: no-store\r\n"
-                      "X-Content-Type-Options: nosniff\r\n"
-                      "X-Request-ID: %s\r\n",
-                      res->status, sg_response_reason(res->status),
-                      request_id) ||
+    char status[24];
+
+    sg_i64_str(status, res->status); /* no printf: every answer has one */
+    if (sg_buf_puts(out, "Status: ") || sg_buf_puts(out, status) ||
+        sg_buf_puts(out, " ") ||
+        sg_buf_puts(out, sg_response_reason(res->status)) ||
+        sg_buf_puts(out, "\r\n"
+                         "Content-Type: application/json; charset=utf-8\r\n"
+                         "Cache-Control: no-store\r\n"
+                         "X-Content-Type-Options: nosniff\r\n"
+                         "X-Request-ID: ") ||
+        sg_buf_puts(out, request_id) || sg_buf_puts(out, "\r\n") ||
         sg_buf_append(out, res->headers.data ? res->headers.data : "",
                       res->headers.len) ||
         sg_buf_puts(out, "\r\n"))

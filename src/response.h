@@ -54,6 +54,10 @@ int sg_response_header(struct sg_response *res, const char *name,
 int sg_response_headerf(struct sg_response *res, const char *name,
                         const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* A header whose value is a decimal number (the rate-limit headers, on
+ * every limited request: no printf). */
+int sg_response_header_num(struct sg_response *res, const char *name,
+                           long long value);
 
 /* Success: status and {"success":true,"data":data}. Takes ownership of
  * data (json_object_put), which may be NULL for an empty object. */

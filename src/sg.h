@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include <string.h>
 
 enum {
     SG_OK = 0,
@@ -32,5 +33,14 @@ enum {
 #define SG_MUST_CHECK __attribute__((warn_unused_result))
 
 #define SG_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Zero n bytes at p where a secret was, in a way the compiler may not
+ * leave out. glibc's explicit_bzero is its memset behind a barrier:
+ * OPENSSL_cleanse stores 8 bytes at a time, and the request path wipes a
+ * few KiB per request (the peeked head, the body, the answer). */
+static inline void sg_wipe(void *p, size_t n)
+{
+    explicit_bzero(p, n);
+}
 
 #endif

@@ -239,7 +239,7 @@ static int signin_cluster(struct sg_store *s, struct sg_signin *si,
     rc = parse_user(r, &si->user);
     if (r->type == REDIS_REPLY_ARRAY && r->elements == 6 &&
         r->element[5]->type == REDIS_REPLY_STRING) /* the hash */
-        OPENSSL_cleanse(r->element[5]->str, r->element[5]->len);
+        sg_wipe(r->element[5]->str, r->element[5]->len);
     freeReplyObject(r);
     si->found = rc == SG_OK;
     if (rc != SG_OK && rc != SG_ENOTFOUND)
@@ -293,7 +293,7 @@ int sg_store_signin(struct sg_store *s, struct sg_signin *si)
         if (rc == SG_ENOTFOUND)
             rc = SG_OK;
         if (r->element[12]->type == REDIS_REPLY_STRING) /* the hash */
-            OPENSSL_cleanse(r->element[12]->str, r->element[12]->len);
+            sg_wipe(r->element[12]->str, r->element[12]->len);
     }
     freeReplyObject(r);
     return rc;

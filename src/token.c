@@ -407,7 +407,7 @@ static bool hmac_ok(const struct sg_token_keys *k, const char *input,
         return false;
     sg_hmac_sha256(k->hmac, input, input_len, mac);
     ok = sg_ct_equal(mac, sizeof(mac), sig, sig_len);
-    OPENSSL_cleanse(mac, sizeof(mac));
+    sg_wipe(mac, sizeof(mac));
     return ok;
 }
 

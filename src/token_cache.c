@@ -49,7 +49,7 @@ struct sg_token_cache *sg_token_cache_new(void)
 void sg_token_cache_free(struct sg_token_cache *c)
 {
     if (c) {
-        OPENSSL_cleanse(c, sizeof(*c));
+        sg_wipe(c, sizeof(*c));
         free(c);
     }
 }

@@ -73,7 +73,7 @@ static int read_small_file(const char *key, const char *path, size_t max,
 static void free_secret(char *buf, size_t len)
 {
     if (buf) {
-        OPENSSL_cleanse(buf, len);
+        sg_wipe(buf, len);
         free(buf);
     }
 }
@@ -497,7 +497,7 @@ void sg_token_keys_free(struct sg_token_keys *k)
     if (k == NULL)
         return;
     if (k->sign_key) {
-        OPENSSL_cleanse(k->sign_key, (size_t)k->sign_key_len);
+        sg_wipe(k->sign_key, (size_t)k->sign_key_len);
         free(k->sign_key);
     }
     sg_hmac_free(k->hmac);

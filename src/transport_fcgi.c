@@ -389,7 +389,7 @@ static void serve_conn(struct conn_loop *l, FCGX_Request *fr, int fd,
         enum head st = wait_head(l, &c, &seen);
         enum stall stall;
 
-        OPENSSL_cleanse(l->peek, seen); /* a copy of cookies and tokens */
+        sg_wipe(l->peek, seen); /* a copy of cookies and tokens */
         if (st != HEAD_READY) {
             log_head_end(l, st, c.kept, seen);
             break;

@@ -20,6 +20,6 @@ int sg_user_create(struct sg_store *s, struct sg_user *u, const char *pw,
     u->created_at = now;
     if (rc == SG_OK)
         rc = sg_store_user_create(s, u);
-    OPENSSL_cleanse(u->password, sizeof(u->password));
+    sg_wipe(u->password, sizeof(u->password));
     return rc;
 }

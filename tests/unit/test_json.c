@@ -1,7 +1,9 @@
 /* Unit tests for json.c: times, roles, the user/session shapes, and
  * valid UTF-8 JSON out whatever bytes go in. */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "json.h"
 #include "tap.h"
@@ -163,6 +165,45 @@ static void test_shapes_utf8(void)
     json_object_put(o);
 }
 
+/* sg_time_rfc3339 writes its digits by hand: the same text as printf's
+ * at 10,000 times spread over 0001..9999 (RFC 3339's 4-digit year, which
+ * glibc's %Y does not pad), around the epoch, and strftime's past 9999. */
+static void test_time_rfc3339(void)
+{
+    const int64_t day = 86400LL * 1000;
+    char got[SG_TIME_RFC3339_MAX], want[96]; /* room for any int fields */
+    int64_t samples[] = {0, 999, 1000, 951782400000 /* 2000-02-29 */,
+                         -1000, -62135596800000 /* 0001-01-01 */,
+                         253402300799000 /* 9999-12-31T23:59:59 */,
+                         253402300800000 /* 10000-01-01 */};
+    bool same = true;
+
+    for (int i = 0; i < 10000 + (int)SG_ARRAY_LEN(samples); i++) {
+        /* a year, 2 h 12 min and 13 ms apart: every month, hour and
+         * second comes up */
+        int64_t step = 365 * day + 7919 * 1000 + 13;
+        int64_t ms = i < 10000 ? -62135596800000 + (int64_t)i * step
+                               : samples[i - 10000];
+        time_t t = (time_t)(ms / 1000);
+        struct tm tm;
+
+        sg_time_rfc3339(got, ms);
+        if (!gmtime_r(&t, &tm))
+            strcpy(want, "1970-01-01T00:00:00Z");
+        else if (tm.tm_year + 1900 <= 9999) /* RFC 3339: 4 digits */
+            snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02dZ",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                     tm.tm_min, tm.tm_sec);
+        else if (!strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%SZ", &tm))
+            strcpy(want, "1970-01-01T00:00:00Z");
+        if (strcmp(got, want) != 0) {
+            printf("# %lld: %s, strftime %s\n", (long long)ms, got, want);
+            same = false;
+        }
+    }
+    TAP_OK(same, "rfc3339: as printf writes it, years 1 to 10000");
+}
+
 int main(void)
 {
     json_object *o;
@@ -188,6 +229,7 @@ int main(void)
     o = sg_json_time(1795392000123);
     TAP_IS_STR(json_object_get_string(o), "2026-11-23T00:00:00Z", "RFC 3339");
     json_object_put(o);
+    test_time_rfc3339();
     o = sg_json_roles("admin,user");
     TAP_IS_STR(str(o), "[\"admin\",\"user\"]", "roles array");
     json_object_put(o);
