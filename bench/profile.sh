@@ -3,7 +3,7 @@
 # counted by valgrind's callgrind in a worker behind nginx.
 #
 #   bench/profile.sh [--path /auth/verify] [--requests 2000] [--top 25]
-#                    [--keep]
+#                    [--local] [--keep]
 #
 # Starts the nginx stack of tests/stack.sh with sessiongate standalone
 # under `valgrind --tool=callgrind` (one process, --workers 0), registers
@@ -15,7 +15,10 @@
 # request (inclusive). Instruction counts are deterministic: this is the
 # figure to compare before and after a change (docs/PERFORMANCE.md).
 # Valgrind hides SHA-NI from OpenSSL, so SHA-256 counts are those of the
-# generic code. Loopback and unix sockets only.
+# generic code. --local profiles verify_mode = local: a master, its
+# revocation reader and one worker (--workers 1) all run under callgrind
+# and the worker's profile is the one read. Loopback and unix sockets
+# only.
 #
 # Environment: SG_BIN (default src/sessiongate), TMPDIR.
 
@@ -34,6 +37,7 @@ ROUTE=/auth/verify
 REQUESTS=2000
 TOP_N=25
 KEEP=0
+LOCAL=0
 
 die() { echo "profile.sh: $*" >&2; exit 2; }
 usage() { sed -n '5,6p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
@@ -44,6 +48,7 @@ while [ $# -gt 0 ]; do
     --requests) REQUESTS=${2:-}; shift 2 || usage ;;
     --top) TOP_N=${2:-}; shift 2 || usage ;;
     --keep) KEEP=1; shift ;;
+    --local) LOCAL=1; shift ;;
     -h | --help) usage ;;
     *) echo "profile.sh: unknown option '$1'" >&2; usage ;;
     esac
@@ -79,7 +84,7 @@ chmod 0777 "$WORK/cg"
 cp "$SG_BIN" "$WORK/bin/sessiongate.real"
 cat >"$WORK/bin/sessiongate" <<EOF
 #!/bin/sh
-exec valgrind -q --tool=callgrind --callgrind-out-file=$WORK/cg/callgrind.out \\
+exec valgrind -q --tool=callgrind --callgrind-out-file=$WORK/cg/callgrind.out.%p \\
     --dump-after=sg_handle_signin \\
     $WORK/bin/sessiongate.real "\$@"
 EOF
@@ -89,7 +94,13 @@ chmod 0755 "$WORK/bin" "$WORK/bin/sessiongate" "$WORK/bin/sessiongate.real"
 CONF="ratelimit_user = off
 ratelimit_signin = off
 ratelimit_register = off"
-url=$(SG_BIN=$WORK/bin/sessiongate SG_STACK_WORKERS=0 SG_STACK_TIMEOUT=60 \
+workers=0
+if [ $LOCAL = 1 ]; then
+    CONF="$CONF
+verify_mode = local"
+    workers=1
+fi
+url=$(SG_BIN=$WORK/bin/sessiongate SG_STACK_WORKERS=$workers SG_STACK_TIMEOUT=60 \
     SG_STACK_EXTRA_CONF=$CONF sg_stack_start_at nginx "$SD") ||
     die "the stack did not start"
 
@@ -131,9 +142,13 @@ for ((i = 0; i < 600; i++)); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
 done
-# the last part: what ran after the sign-in's handler returned
-out=$WORK/cg/callgrind.out
-[ -s "$out" ] || die "callgrind wrote no profile"
+# the last part of the process that served the sign-in (the one with a
+# part dumped after it): what ran after the sign-in's handler returned
+out=
+for f in "$WORK"/cg/callgrind.out.*.1; do
+    [ -e "$f" ] && out=${f%.1}
+done
+[ -n "$out" ] && [ -s "$out" ] || die "callgrind wrote no profile"
 
 ann=$WORK/annotate.txt
 callgrind_annotate --inclusive=yes --threshold=100 "$out" >"$ann" 2>/dev/null ||
@@ -147,7 +162,7 @@ serve=$(ir_of sg_fcgi_serve)
 [ -n "$serve" ] || die "no sg_fcgi_serve in the profile"
 per=$((serve / REQUESTS))
 
-echo "profile: GET $ROUTE, $REQUESTS requests through nginx, one worker under callgrind"
+echo "profile: GET $ROUTE, $REQUESTS requests through nginx, one worker under callgrind$([ $LOCAL = 1 ] && echo ', verify_mode = local')"
 echo "instructions per request: $per"
 echo "redis-server, INFO commandstats: ${rstats:-no script calls}"
 echo

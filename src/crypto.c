@@ -202,35 +202,44 @@ int sg_base64url_decode(const char *in, size_t len, unsigned char *out,
     return SG_OK;
 }
 
+/* One more than the value of each lowercase hex digit, 0 for any other
+ * byte: one load per character (a session id is checked on every
+ * verify). */
+static const unsigned char hex_value1[256] = {
+    ['0'] = 1,   ['1'] = 2,   ['2'] = 3,   ['3'] = 4,   ['4'] = 5,
+    ['5'] = 6,   ['6'] = 7,   ['7'] = 8,   ['8'] = 9,   ['9'] = 10,
+    ['a'] = 11,  ['b'] = 12,  ['c'] = 13,  ['d'] = 14,  ['e'] = 15,
+    ['f'] = 16,
+};
+
 bool sg_is_hex(const char *s, size_t len)
 {
+    bool ok = true;
+
     for (size_t i = 0; i < len; i++)
-        if (!sg_is_hex_char((unsigned char)s[i]))
-            return false;
-    return true;
+        ok &= hex_value1[(unsigned char)s[i]] != 0;
+    return ok;
 }
 
 bool sg_hex_decode(const char *hex, size_t n, unsigned char *out)
 {
     for (size_t i = 0; i < n; i++) {
-        unsigned v = 0;
-        for (int k = 0; k < 2; k++) {
-            unsigned char c = (unsigned char)hex[2 * i + k];
-            if (!sg_is_hex_char(c))
-                return false;
-            v = v * 16 + (unsigned)(c <= '9' ? c - '0' : c - 'a' + 10);
-        }
-        out[i] = (unsigned char)v;
+        unsigned hi = hex_value1[(unsigned char)hex[2 * i]];
+        unsigned lo = hex_value1[(unsigned char)hex[2 * i + 1]];
+
+        if (!hi || !lo)
+            return false;
+        out[i] = (unsigned char)((hi - 1) << 4 | (lo - 1));
     }
     return true;
 }
 
-/* OpenSSL's CRYPTO_memcmp reads every byte whatever the contents; the
- * lengths (a MAC's, a hash's) are public. */
-/* Eight bytes at a time (CRYPTO_memcmp goes byte by byte: a cached
- * token's compare was 3k instructions of a verify). The differences are
- * ORed together with no branch on them; the empty asm makes the
- * accumulator opaque so the compiler cannot end the loop early. */
+/* Every byte is read whatever the contents; the lengths (a MAC's, a
+ * hash's, a token's) are public. Eight bytes at a time (CRYPTO_memcmp
+ * goes byte by byte: a cached token's compare was 3k instructions of a
+ * verify). The differences are ORed together with no branch on them; the
+ * empty asm makes the accumulator opaque so the compiler cannot end the
+ * loop early. */
 bool sg_ct_equal(const void *a, size_t alen, const void *b, size_t blen)
 {
     const unsigned char *p = a, *q = b;

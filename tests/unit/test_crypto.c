@@ -44,6 +44,21 @@ static void test_hex(void)
     TAP_OK(!sg_is_hex("01 3", 4), "is_hex: no blank");
     TAP_OK(!sg_is_hex("ab\0c", 4), "is_hex: no NUL inside");
     TAP_OK(sg_is_hex("", 0), "is_hex: empty is vacuously hex");
+
+    /* every byte, alone and in both places of a pair (a table lookup) */
+    bool same = true;
+    for (int c = 0; c < 256; c++) {
+        bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+        int v = c <= '9' ? c - '0' : c - 'a' + 10;
+        char one = (char)c, hi[2] = {(char)c, '7'}, lo[2] = {'7', (char)c};
+        unsigned char b;
+
+        same &= sg_is_hex(&one, 1) == hex &&
+                sg_is_hex_char((unsigned char)c) == hex;
+        same &= sg_hex_decode(hi, 1, &b) == hex && (!hex || b == (v << 4 | 7));
+        same &= sg_hex_decode(lo, 1, &b) == hex && (!hex || b == (7 << 4 | v));
+    }
+    TAP_OK(same, "hex: each of the 256 bytes is a digit when it should be");
 }
 
 static void test_base64url_vectors(void)
