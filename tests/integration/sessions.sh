@@ -54,6 +54,12 @@ use_tight() { api_use_stack tight "$SG_SERVER" "$TIGHT_CONF" || fail "tight stac
 
 verify_status() { api_auth_status "$1" GET /auth/verify; }
 verify_is() { [ "$(verify_status "$2")" = "$1" ]; }
+# table_not_current: GET /ready does not say this worker's revocation
+# table is current (verify_mode = local), or has none (roundtrip)
+table_not_current() {
+    sg_req GET /ready >/dev/null
+    [ "$(sg_json '[.. | .revocations? | strings] | first // "none"')" != current ]
+}
 
 # age_user_window TOKEN: move the start of the token's user's counter
 # ("START PREV CUR", ms) two hours into the past, as if both of its
@@ -589,6 +595,11 @@ test_outage_verify_signature_only() {
     api_new_user sigonly || fail "setup"
     tok=$API_TOKEN rt=$API_REFRESH e=$API_EMAIL sid=$API_SID uid=$API_UID
     sg_stack redis-stop || fail "redis-stop"
+    # verify_mode = local answers from the host's table, per-user limit
+    # included, until it cannot prove the table current
+    # (revocation_max_lag); what is under test is the answer after that
+    assertTrue "every worker's table is behind" \
+        "sg_poll 60 n_times 6 table_not_current"
 
     api_auth "$tok" GET /auth/verify
     assert_ok "verify, Redis down, verify_signature_only"
