@@ -27,7 +27,9 @@ struct view {
 struct sg_activity {
     struct entry e[SG_TOUCH_MAX];
     int n;
-    int64_t first_ms; /* the oldest request not yet written */
+    int64_t first_ms;  /* the oldest request not yet written */
+    int64_t failed_ms; /* the last flush that failed; 0: it did not */
+    unsigned failures; /* flushes failed in a row */
     struct view v[SG_TOUCH_MAX];
 };
 
@@ -118,11 +120,14 @@ static void learn(struct sg_activity *a, const char *key, long long remaining,
 int64_t sg_activity_due(const struct sg_activity *a, int64_t now_ms,
                         int64_t flush_ms)
 {
-    int64_t left;
+    int64_t from, left;
 
     if (!a || a->n == 0)
         return -1;
-    left = a->first_ms + flush_ms - now_ms;
+    /* after a failed flush the next waits a whole interval, so a worker
+     * does not spin on a Redis that is away */
+    from = a->failed_ms > a->first_ms ? a->failed_ms : a->first_ms;
+    left = from + flush_ms - now_ms;
     return left > 0 ? left : 0;
 }
 
@@ -140,8 +145,20 @@ int sg_activity_flush(struct sg_activity *a, struct sg_store *s, int64_t now_ms)
         t[i].count = e->count, t[i].last_ms = e->last_ms;
         t[i].remaining = -1, t[i].reset_ms = 0;
     }
-    if (sg_store_touch(s, t, a->n, now_ms, &ended) != SG_OK)
-        return SG_ESTORE; /* kept: the next flush tries again */
+    if (sg_store_touch(s, t, a->n, now_ms, &ended) != SG_OK) {
+        /* kept: the next flush tries again, an interval later; said once
+         * per outage */
+        if (a->failures++ == 0)
+            sg_log_warn("activity: cannot write requests behind; kept for "
+                        "the next try");
+        a->failed_ms = now_ms > 0 ? now_ms : 1;
+        return SG_ESTORE;
+    }
+    if (a->failures)
+        sg_log_info("activity: requests written behind again after %u "
+                    "failed tr%s",
+                    a->failures, a->failures == 1 ? "y" : "ies");
+    a->failures = 0, a->failed_ms = 0;
     if (ended)
         sg_log_info("activity: %d session(s) found idled out: ended", ended);
     for (int i = 0; i < a->n; i++)

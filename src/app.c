@@ -254,11 +254,9 @@ int64_t sg_app_next_tick(const struct sg_ctx *ctx, int64_t now_ms)
 
 void sg_app_tick(struct sg_ctx *ctx, int64_t now_ms)
 {
-    if (sg_app_next_tick(ctx, now_ms) == 0 &&
-        sg_activity_flush(ctx->activity, ctx->store, now_ms) != SG_OK)
-        sg_log_warn("activity: cannot write %s behind; kept for the next "
-                    "try",
-                    "requests");
+    /* a failure is logged and kept by the buffer (activity.c) */
+    if (sg_app_next_tick(ctx, now_ms) == 0)
+        (void)sg_activity_flush(ctx->activity, ctx->store, now_ms);
 }
 
 void sg_app_handle(struct sg_ctx *ctx, struct sg_request *req,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "activity.h"
+#include "app.h"
 #include "ctx.h"
 #include "harness.h"
 #include "revoke.h"
@@ -89,6 +90,59 @@ static void local_limit(void)
     harness_free(h);
 }
 
+/* A flush that fails (Redis away) keeps the requests and the next try
+ * waits a whole interval: a worker does not spin on a Redis that is away. */
+static void flush_backoff(void)
+{
+    struct harness *h = harness_new("verify_mode = local\n");
+    struct sg_revoke *table = sg_revoke_map(1024);
+    struct sg_activity *w = sg_activity_new();
+    const int64_t every = 1000;
+    struct tokens a;
+
+    if (!TAP_OK(h && table && w, "backoff: harness"))
+        return;
+    h->ctx->revoke = table, h->ctx->activity = w;
+    h->cfg->activity_flush_ms = every;
+    TAP_IS_INT(harness_register(h, "off@example.com", PW, NULL), 201,
+               "backoff: register");
+    TAP_IS_INT(harness_signin(h, "off@example.com", PW, &a), 200,
+               "backoff: sign in");
+    sg_revoke_heartbeat(table, h->now);
+    TAP_IS_INT((int)sg_app_next_tick(h->ctx, h->now), -1,
+               "backoff: nothing due before a request");
+    TAP_IS_INT(harness_call(h, "GET", "/auth/verify", a.access, NULL), 200,
+               "backoff: a local verify");
+    TAP_IS_INT((int)sg_app_next_tick(h->ctx, h->now), (int)every,
+               "backoff: written behind an interval later");
+    h->now += every;
+    TAP_IS_INT((int)sg_app_next_tick(h->ctx, h->now), 0, "backoff: due");
+    fake_store_set_down(h->store, true);
+    sg_app_tick(h->ctx, h->now);
+    TAP_IS_INT((int)sg_app_next_tick(h->ctx, h->now), (int)every,
+               "backoff: a failed flush waits an interval, not 0");
+    h->now += every - 1;
+    TAP_IS_INT((int)sg_app_next_tick(h->ctx, h->now), 1, "... all of it");
+    h->now += 1;
+    sg_app_tick(h->ctx, h->now);
+    TAP_IS_INT((int)sg_app_next_tick(h->ctx, h->now), (int)every,
+               "backoff: and again after the second failure");
+    fake_store_set_down(h->store, false);
+    h->now += every;
+    sg_app_tick(h->ctx, h->now);
+    TAP_IS_INT((int)sg_app_next_tick(h->ctx, h->now), -1,
+               "backoff: written once Redis is back; nothing due");
+    TAP_IS_INT(harness_call(h, "GET", "/auth/verify", a.access, NULL), 200,
+               "backoff: the next verify");
+    TAP_IS_INT((int)sg_app_next_tick(h->ctx, h->now), (int)every,
+               "backoff: due an interval after it, as before the outage");
+
+    sg_activity_free(w);
+    h->ctx->activity = NULL, h->ctx->revoke = NULL;
+    sg_revoke_unmap(table);
+    harness_free(h);
+}
+
 int main(void)
 {
     struct harness *h = harness_new("verify_mode = local\n");
@@ -163,5 +217,6 @@ int main(void)
     sg_revoke_unmap(table);
     harness_free(h);
     local_limit();
+    flush_backoff();
     return tap_done();
 }
