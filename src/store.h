@@ -152,6 +152,32 @@ struct sg_limit_check {
 SG_MUST_CHECK int sg_store_limits(struct sg_store *s, int64_t now,
                                   struct sg_limit_check *checks, int n);
 
+/* A window log as the operator CLI lists it (sg_store_limit_windows). */
+struct sg_limit_window {
+    const char *key;      /* the whole key, key_prefix included */
+    const int64_t *times; /* its entries' times (ms), oldest first */
+    size_t n;
+    int64_t ttl_ms; /* the key's remaining life; -1: none */
+};
+
+/* Call fn with each window log whose key matches pattern (a SCAN MATCH
+ * glob: the caller escapes the key_prefix in it), on every master of a
+ * cluster: SCAN with COUNT 1000, never KEYS. w and what it points to are
+ * fn's only for the call. A key may come twice (SCAN promises each key
+ * at least once); a key of another type, or gone, is skipped. Stops early
+ * when fn returns non-zero. SG_OK, SG_ESTORE, SG_ENOMEM, or SG_ENOTFOUND
+ * when a cluster has slots no master serves (the answer would miss
+ * their keys). */
+SG_MUST_CHECK int
+sg_store_limit_windows(struct sg_store *s, const char *pattern,
+                       int (*fn)(void *arg, const struct sg_limit_window *w),
+                       void *arg);
+
+/* Delete the window at key; *deleted tells whether there was one.
+ * SG_OK or SG_ESTORE. */
+SG_MUST_CHECK int sg_store_limit_clear(struct sg_store *s, const char *key,
+                                       bool *deleted);
+
 /* A refresh token's 256-bit secret XORed with a pad only the token it
  * replaced derives (hex). */
 #define SG_WRAP_HEX 64
