@@ -288,6 +288,20 @@ bool sg_cli_is_command(int argc, char **argv)
     return false;
 }
 
+bool sg_cli_reserve(void **array, size_t *cap, size_t n, size_t size)
+{
+    size_t grown = *cap ? 2 * *cap : 64;
+    void *p;
+
+    if (n < *cap)
+        return true;
+    if (!(p = realloc(*array, grown * size)))
+        return false;
+    *array = p;
+    *cap = grown;
+    return true;
+}
+
 /* The config, the email checker and a connected store. */
 static int open_services(struct sg_cli *c)
 {

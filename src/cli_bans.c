@@ -154,15 +154,11 @@ static void count_window(const struct scan *sc, const struct sg_limit_window *w,
 static int collect(void *arg, const struct sg_limit_window *w)
 {
     struct scan *sc = arg;
-    struct ban *grown;
 
-    if (sc->n == sc->cap) {
-        sc->cap = sc->cap ? 2 * sc->cap : 64;
-        if (!(grown = realloc(sc->bans, sc->cap * sizeof(*grown)))) {
-            sc->rc = SG_ENOMEM;
-            return 1;
-        }
-        sc->bans = grown;
+    if (!sg_cli_reserve((void **)&sc->bans, &sc->cap, sc->n,
+                        sizeof(*sc->bans))) {
+        sc->rc = SG_ENOMEM;
+        return 1;
     }
     if (parse_key(sc, w->key, &sc->bans[sc->n])) {
         count_window(sc, w, &sc->bans[sc->n]);
@@ -298,8 +294,9 @@ static const char *subject_text(const struct ban *b, bool with_email, char *buf,
     return buf;
 }
 
-static json_object *ban_json(const struct sg_cli *c, const struct ban *b)
+static json_object *ban_json(const struct sg_cli *c, const void *item)
 {
+    const struct ban *b = item;
     const struct sg_rate_policy *p = policy_of(c->cfg, b->policy);
     json_object *o = json_object_new_object();
     char buf[sizeof(HASH_TAG) + HASH_HEX];
@@ -333,8 +330,9 @@ static json_object *ban_json(const struct sg_cli *c, const struct ban *b)
 
 /* policy, kind, subject, count, limit, locked until ("-": open), expires
  * at ("-": never); tab separated. */
-static void put_ban_line(const struct sg_cli *c, const struct ban *b)
+static void put_ban_line(const struct sg_cli *c, const void *item)
 {
+    const struct ban *b = item;
     char buf[sizeof(HASH_TAG) + HASH_HEX], t[SG_TIME_RFC3339_MAX];
 
     printf("%s\t%s\t", policy_names[b->policy], kind_names[b->kind]);
@@ -360,27 +358,20 @@ static int by_listing(const void *a, const void *b)
 int sg_cli_bans_list(struct sg_cli *c)
 {
     struct scan sc = {0};
-    json_object *doc = NULL;
+    size_t kept = 0;
     int rc = scan_windows(c, &sc);
 
     if (!rc)
         rc = name_accounts(c, &sc);
-    if (!rc && sc.n)
-        qsort(sc.bans, sc.n, sizeof(*sc.bans), by_listing);
-    if (!rc && c->json && !(doc = json_object_new_array()))
-        rc = sg_cli_fail("out of memory");
-    for (size_t i = 0; !rc && i < sc.n; i++) {
-        if (sc.bans[i].count == 0) /* aged out, not yet expired */
-            continue;
-        if (!doc)
-            put_ban_line(c, &sc.bans[i]);
-        else if (json_object_array_add(doc, ban_json(c, &sc.bans[i])))
-            rc = sg_cli_fail("out of memory");
-    }
+    for (size_t i = 0; !rc && i < sc.n; i++)
+        if (sc.bans[i].count > 0) /* else aged out, not yet expired */
+            sc.bans[kept++] = sc.bans[i];
+    if (!rc && kept)
+        qsort(sc.bans, kept, sizeof(*sc.bans), by_listing);
+    if (!rc)
+        rc = sg_cli_put_list(c, sc.bans, kept, sizeof(*sc.bans), put_ban_line,
+                             ban_json);
     free(sc.bans);
-    if (doc && !rc)
-        return sg_cli_put_json(doc);
-    json_object_put(doc);
     return rc;
 }
 

@@ -73,6 +73,11 @@ int sg_cli_bans_clear(struct sg_cli *c);
 int sg_cli_users_each_email(struct sg_cli *c,
                             int (*fn)(void *arg, const char *email), void *arg);
 
+/* Room for one more element of size bytes in *array, which holds n of
+ * the *cap it has room for (grown by doubling, from 64): true, or false
+ * when out of memory (*array unchanged). In cli.c. */
+bool sg_cli_reserve(void **array, size_t *cap, size_t n, size_t size);
+
 /* ---- a new password (cli_password.c) ------------------------------------ */
 
 #define SG_CLI_PASSWORD_BUF (SG_PASSWORD_MAX_BYTES + 2) /* room for "\r" */
@@ -109,6 +114,15 @@ void sg_cli_put_field(const char *s, char after);
 /* Print doc as one JSON document on stdout, hidden code points written as
  * \uHHHH escapes, and release it (NULL: out of memory). 0 or 1. */
 int sg_cli_put_json(json_object *doc);
+
+/* A listing of n items of size bytes at items: each printed as a line by
+ * put_line, or with --json one array of what to_json makes of each. 0,
+ * or 1 when out of memory. */
+int sg_cli_put_list(const struct sg_cli *c, const void *items, size_t n,
+                    size_t size,
+                    void (*put_line)(const struct sg_cli *c, const void *item),
+                    json_object *(*to_json)(const struct sg_cli *c,
+                                            const void *item));
 
 /* {key: n}, printed as sg_cli_put_json does. */
 int sg_cli_put_json_count(const char *key, long long n);

@@ -144,6 +144,30 @@ int sg_cli_put_json(json_object *doc)
     return 0;
 }
 
+int sg_cli_put_list(const struct sg_cli *c, const void *items, size_t n,
+                    size_t size,
+                    void (*put_line)(const struct sg_cli *c, const void *item),
+                    json_object *(*to_json)(const struct sg_cli *c,
+                                            const void *item))
+{
+    const char *p = items;
+    json_object *doc;
+
+    if (!c->json) {
+        for (size_t i = 0; i < n; i++)
+            put_line(c, p + i * size);
+        return 0;
+    }
+    if (!(doc = json_object_new_array()))
+        return sg_cli_fail("out of memory");
+    for (size_t i = 0; i < n; i++)
+        if (json_object_array_add(doc, to_json(c, p + i * size))) {
+            json_object_put(doc);
+            return sg_cli_fail("out of memory");
+        }
+    return sg_cli_put_json(doc);
+}
+
 int sg_cli_put_json_count(const char *key, long long n)
 {
     json_object *o = json_object_new_object();

@@ -106,9 +106,25 @@ static int put_count(const struct sg_cli *c, const char *key, long long n)
     return 0;
 }
 
-/* id, email, roles, created_at, name: tab separated. */
-static void put_user_line(const struct sg_user *u)
+/* SG_OP_SESSIONS_LIST or SG_OP_SESSIONS_END on the user uid, with no
+ * caller session (sg_store_operator): true when it answered, else false
+ * with nothing left to free. */
+static bool operator_call(struct sg_cli *c, enum sg_auth_op op, const char *uid,
+                          struct sg_auth_call *call)
 {
+    if (sg_store_operator(c->store, op, uid, NULL, sg_now_ms(), call) ==
+            SG_OK &&
+        call->status == SG_AUTH_OK)
+        return true;
+    free(call->sessions);
+    call->sessions = NULL;
+    return false;
+}
+
+/* id, email, roles, created_at, name: tab separated. */
+static void put_user_line(const struct sg_cli *c, const void *item)
+{
+    const struct sg_user *u = item;
     char created[SG_TIME_RFC3339_MAX];
 
     sg_cli_put_field(u->id, '\t');
@@ -177,9 +193,7 @@ int sg_cli_user_passwd(struct sg_cli *c)
         return sg_cli_store_fail(c);
     if (c->keep_sessions) /* nothing to tell, but a document is promised */
         return c->json ? sg_cli_put_json_count("sessions_ended", 0) : 0;
-    if (sg_store_operator(c->store, SG_OP_SESSIONS_END, u.id, NULL, sg_now_ms(),
-                          &call) != SG_OK ||
-        call.status != SG_AUTH_OK) {
+    if (!operator_call(c, SG_OP_SESSIONS_END, u.id, &call)) {
         sg_cli_fail("the password is changed, but the sessions could not be "
                     "ended: run `sessiongate sessions revoke` for the user");
         return sg_cli_store_fail(c);
@@ -196,9 +210,7 @@ int sg_cli_user_del(struct sg_cli *c)
     if ((rc = find_user(c, c->operands[0], &u)))
         return rc;
     /* Sessions first: every token of the user fails from this moment. */
-    if (sg_store_operator(c->store, SG_OP_SESSIONS_END, u.id, NULL, sg_now_ms(),
-                          &call) != SG_OK ||
-        call.status != SG_AUTH_OK)
+    if (!operator_call(c, SG_OP_SESSIONS_END, u.id, &call))
         return sg_cli_store_fail(c);
     return sg_store_user_delete(c->store, &u) == SG_OK ? 0
                                                        : sg_cli_store_fail(c);
@@ -213,7 +225,7 @@ int sg_cli_user_show(struct sg_cli *c)
         return rc;
     if (c->json)
         return sg_cli_put_json(sg_json_user(&u));
-    put_user_line(&u);
+    put_user_line(c, &u);
     return 0;
 }
 
@@ -242,16 +254,11 @@ struct user_list {
 static int collect_user(void *arg, const char *uid)
 {
     struct user_list *l = arg;
-    struct sg_user *grown;
     int rc;
 
-    if (l->n == l->cap) {
-        l->cap = l->cap ? 2 * l->cap : 64;
-        if (!(grown = realloc(l->users, l->cap * sizeof(*grown)))) {
-            l->rc = SG_ENOMEM;
-            return 1;
-        }
-        l->users = grown;
+    if (!sg_cli_reserve((void **)&l->users, &l->cap, l->n, sizeof(*l->users))) {
+        l->rc = SG_ENOMEM;
+        return 1;
     }
     rc = sg_store_user_by_id(l->store, uid, &l->users[l->n]);
     if (rc == SG_ENOTFOUND) /* deleted since the scan saw it */
@@ -306,36 +313,34 @@ int sg_cli_users_each_email(struct sg_cli *c,
     return rc;
 }
 
+static json_object *user_json(const struct sg_cli *c, const void *item)
+{
+    (void)c;
+    return sg_json_user(item);
+}
+
 /* id, email, roles, created_at, name; tab separated, sorted by email. */
 int sg_cli_user_list(struct sg_cli *c)
 {
     struct sg_user *users = NULL;
-    json_object *doc = NULL;
     size_t n = 0;
     int rc = all_users(c, &users, &n);
 
-    if (!rc && c->json && !(doc = json_object_new_array()))
-        rc = sg_cli_fail("out of memory");
-    for (size_t i = 0; !rc && i < n; i++) {
-        if (!doc)
-            put_user_line(&users[i]);
-        else if (json_object_array_add(doc, sg_json_user(&users[i])))
-            rc = sg_cli_fail("out of memory");
-    }
+    if (!rc)
+        rc = sg_cli_put_list(c, users, n, sizeof(*users), put_user_line,
+                             user_json);
     free(users);
-    if (doc && !rc)
-        return sg_cli_put_json(doc);
-    json_object_put(doc);
     return rc;
 }
 
 /* ---- session commands --------------------------------------------------- */
 
 /* The API's shape, less "current": no session is the caller's here. */
-static json_object *session_json(const struct sg_session *s)
+static json_object *session_json(const struct sg_cli *c, const void *item)
 {
-    json_object *o = sg_json_session(s, false);
+    json_object *o = sg_json_session(item, false);
 
+    (void)c;
     if (o)
         json_object_object_del(o, "current");
     return o;
@@ -343,8 +348,9 @@ static json_object *session_json(const struct sg_session *s)
 
 /* id, created_at, last_access, expires_at, ip, user_agent, request_count;
  * tab separated, newest first. */
-static void put_session_line(const struct sg_session *s)
+static void put_session_line(const struct sg_cli *c, const void *item)
 {
+    const struct sg_session *s = item;
     char t1[SG_TIME_RFC3339_MAX], t2[SG_TIME_RFC3339_MAX],
         t3[SG_TIME_RFC3339_MAX];
 
@@ -360,30 +366,17 @@ static void put_session_line(const struct sg_session *s)
 int sg_cli_sessions_list(struct sg_cli *c)
 {
     struct sg_auth_call call;
-    json_object *doc = NULL;
     struct sg_user u;
     int rc;
 
     if ((rc = find_user(c, c->operands[0], &u)))
         return rc;
-    if (sg_store_operator(c->store, SG_OP_SESSIONS_LIST, u.id, NULL,
-                          sg_now_ms(), &call) != SG_OK ||
-        call.status != SG_AUTH_OK) {
-        free(call.sessions);
+    if (!operator_call(c, SG_OP_SESSIONS_LIST, u.id, &call))
         return sg_cli_store_fail(c);
-    }
-    if (c->json && !(doc = json_object_new_array()))
-        rc = sg_cli_fail("out of memory");
-    for (size_t i = 0; !rc && i < call.nsessions; i++) {
-        if (!doc)
-            put_session_line(&call.sessions[i]);
-        else if (json_object_array_add(doc, session_json(&call.sessions[i])))
-            rc = sg_cli_fail("out of memory");
-    }
+    rc =
+        sg_cli_put_list(c, call.sessions, call.nsessions,
+                        sizeof(*call.sessions), put_session_line, session_json);
     free(call.sessions);
-    if (doc && !rc)
-        return sg_cli_put_json(doc);
-    json_object_put(doc);
     return rc;
 }
 

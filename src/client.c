@@ -160,7 +160,7 @@ const char *sg_client_bucket_of(const char *ip, int v6_bits, char *out,
     /* IPv4 written as IPv6: mapped (RFC 4291 2.5.5.2) and the NAT64
      * well-known prefix (RFC 6052 2.1), where each IPv4 client behind the
      * gateway is its own host */
-    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0,
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0,    0,
                                              0, 0, 0, 0, 0xff, 0xff};
     static const unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0,
                                             0, 0,    0,    0,    0, 0};

@@ -134,16 +134,22 @@ add() {
     sgin "$password"$'\n' user add "$email" --config "$CONF" "$@"
 }
 
-# signin EMAIL PASSWORD [USER_AGENT]: one CGI sign-in; prints the status.
-signin() {
+# cgi_signin CONFIG ADDRESS USER_AGENT EMAIL PASSWORD: one CGI sign-in
+# from REMOTE_ADDR ADDRESS; prints the status.
+cgi_signin() {
     local body
-    body=$(printf '{"email":"%s","password":"%s"}' "$1" "$2")
+    body=$(printf '{"email":"%s","password":"%s"}' "$4" "$5")
     printf '%s' "$body" |
         env GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=POST \
             PATH_INFO=/auth/signin CONTENT_TYPE=application/json \
-            CONTENT_LENGTH=${#body} REMOTE_ADDR=127.0.0.1 \
-            HTTP_USER_AGENT="${3:-cli-test}" SESSIONGATE_CONFIG="$CONF" \
+            CONTENT_LENGTH=${#body} REMOTE_ADDR="$2" \
+            HTTP_USER_AGENT="$3" SESSIONGATE_CONFIG="$1" \
             "$SG_BIN" 2>/dev/null | sed -n 's/^Status: \([0-9]*\).*/\1/p'
+}
+
+# signin EMAIL PASSWORD [USER_AGENT]: one CGI sign-in; prints the status.
+signin() {
+    cgi_signin "$CONF" 127.0.0.1 "${3:-cli-test}" "$1" "$2"
 }
 
 rcli() {
@@ -769,17 +775,10 @@ limits_conf() {
         'ratelimit_signin_failure = 4/1h account' >>"$DIR/limits.conf"
 }
 
-# signin_from ADDRESS EMAIL PASSWORD: signin with REMOTE_ADDR and the
+# signin_from ADDRESS EMAIL PASSWORD: signin from ADDRESS with the
 # limits' config; prints the status.
 signin_from() {
-    local body
-    body=$(printf '{"email":"%s","password":"%s"}' "$2" "$3")
-    printf '%s' "$body" |
-        env GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=POST \
-            PATH_INFO=/auth/signin CONTENT_TYPE=application/json \
-            CONTENT_LENGTH=${#body} REMOTE_ADDR="$1" \
-            SESSIONGATE_CONFIG="$DIR/limits.conf" \
-            "$SG_BIN" 2>/dev/null | sed -n 's/^Status: \([0-9]*\).*/\1/p'
+    cgi_signin "$DIR/limits.conf" "$1" cli-test "$2" "$3"
 }
 
 test_bans_list_an_account_and_an_ipv6_block() {
