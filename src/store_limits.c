@@ -114,7 +114,9 @@ static int visit_window(struct sg_store *s, const redisReply *name,
 
 /* SCAN of the node the store holds (a cluster's master: the link is
  * taken again before each step, since visiting a key may route to
- * another). 0, 1 when stopped, or SG_E*. */
+ * another). A slot that moves to another master during the scan may be
+ * missed or seen twice, as SCAN's own guarantee allows for a key that
+ * changes meanwhile. 0, 1 when stopped, or SG_E*. */
 static int scan_node(struct sg_store *s, size_t node, const char *pattern,
                      int (*fn)(void *arg, const struct sg_limit_window *w),
                      void *arg)
