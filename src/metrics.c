@@ -22,9 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "app.h"
-#include "client.h"
-#include "ctx.h"
+#include <stdlib.h>
+
+#include "clock.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -32,12 +32,9 @@
 #define PACKAGE_VERSION "dev"
 #endif
 
-#define SG_SLOTS       64
-#define ROUTES_MAX     32 /* rows of the route table, at most */
-#define ROUTE_NONE     ROUTES_MAX
-#define ROUTE_AUTHZ    (ROUTES_MAX + 1)
-#define ROUTE_LABELS   (ROUTES_MAX + 2)
-#define CACHE_LINE     64
+#define SG_SLOTS     64
+#define ROUTE_LABELS SG_METRICS_ROUTES
+#define CACHE_LINE   64
 
 /* The statuses the API answers with (response.c); any other is counted
  * as status="other". */
@@ -176,19 +173,6 @@ static size_t status_index(int status)
     return i; /* the last: other */
 }
 
-static size_t route_index(const struct sg_route *route, bool authorizer)
-{
-    size_t i;
-
-    if (authorizer)
-        return ROUTE_AUTHZ;
-    if (!route || route < sg_app_routes ||
-        route >= sg_app_routes + sg_app_routes_len)
-        return ROUTE_NONE;
-    i = (size_t)(route - sg_app_routes);
-    return i < ROUTES_MAX ? i : ROUTE_NONE;
-}
-
 static enum sg_counter authorizer_answer(int status)
 {
     if (status == 200)
@@ -200,17 +184,16 @@ static enum sg_counter authorizer_answer(int status)
     return SG_C_AUTHZ_ERROR;
 }
 
-void sg_metrics_request(const struct sg_route *route, bool authorizer,
-                        int status, int64_t start_ns)
+void sg_metrics_observe(unsigned route, int status, int64_t start_ns)
 {
+    bool authorizer = route == SG_METRICS_ROUTE_AUTHZ;
     struct slot *s;
-    size_t r;
+    size_t r = route < ROUTE_LABELS ? route : SG_METRICS_ROUTE_NONE;
     int64_t ns;
 
     if (!block)
         return;
     s = &block->slots[slot_index];
-    r = route_index(route, authorizer);
     ns = monotonic_ns() - start_ns;
     if (ns < 0)
         ns = 0;
@@ -315,17 +298,27 @@ static uint64_t load(const _Atomic uint64_t *c)
     return atomic_load_explicit(c, memory_order_relaxed);
 }
 
-/* Sum the slots. Rows of the table that share a path (GET and DELETE
- * /sessions) are one route label: each row is added to the first row of
- * its path. */
-static void sum_slots(struct totals *t)
+/* The label of route index r (labels: the caller's, for the table's
+ * rows; NULL for a row there is none of). */
+static const char *route_label(const char *const *labels, size_t r)
+{
+    if (r == SG_METRICS_ROUTE_AUTHZ)
+        return "authorizer";
+    if (r < SG_METRICS_ROUTE_NONE && labels[r])
+        return labels[r];
+    return "none";
+}
+
+/* Sum the slots. Rows with the same label (GET and DELETE /sessions)
+ * are one series: each is added to the first row of its label. */
+static void sum_slots(struct totals *t, const char *const *labels)
 {
     size_t first[ROUTE_LABELS];
 
     for (size_t r = 0; r < ROUTE_LABELS; r++) {
         first[r] = r;
-        for (size_t q = 0; r < sg_app_routes_len && q < r; q++)
-            if (!strcmp(sg_app_routes[q].path, sg_app_routes[r].path)) {
+        for (size_t q = 0; q < r; q++)
+            if (!strcmp(route_label(labels, q), route_label(labels, r))) {
                 first[r] = q;
                 break;
             }
@@ -344,15 +337,6 @@ static void sum_slots(struct totals *t)
             t->sum_ns[to] += load(&s->sum_ns[r]);
         }
     }
-}
-
-static const char *route_label(size_t r)
-{
-    if (r == ROUTE_AUTHZ)
-        return "authorizer";
-    if (r < sg_app_routes_len && r < ROUTES_MAX)
-        return sg_app_routes[r].path;
-    return "none";
 }
 
 static int head(struct sg_buf *out, const char *name, const char *help,
@@ -400,7 +384,8 @@ static int render_counters(struct sg_buf *out, const struct totals *t)
     return rc;
 }
 
-static int render_requests(struct sg_buf *out, const struct totals *t)
+static int render_requests(struct sg_buf *out, const struct totals *t,
+                           const char *const *labels)
 {
     int rc = head(out, "sessiongate_requests_total",
                   "Requests answered, by route pattern and status.",
@@ -412,7 +397,7 @@ static int render_requests(struct sg_buf *out, const struct totals *t)
                 continue;
             rc = sg_buf_puts(out, "sessiongate_requests_total{route=\"");
             if (rc == SG_OK)
-                rc = label_value(out, route_label(r));
+                rc = label_value(out, route_label(labels, r));
             if (rc == SG_OK && k < SG_ARRAY_LEN(statuses))
                 rc = sg_buf_printf(out, "\",status=\"%d\"} ", statuses[k]);
             else if (rc == SG_OK)
@@ -458,7 +443,8 @@ static int render_route_histogram(struct sg_buf *out, const char *route,
     return rc;
 }
 
-static int render_histogram(struct sg_buf *out, const struct totals *t)
+static int render_histogram(struct sg_buf *out, const struct totals *t,
+                            const char *const *labels)
 {
     int rc = head(out, "sessiongate_request_duration_seconds",
                   "Time from the request's parameters to its answer, by "
@@ -470,13 +456,14 @@ static int render_histogram(struct sg_buf *out, const struct totals *t)
         for (int b = 0; b <= SG_METRICS_BUCKETS; b++)
             n += t->buckets[r][b];
         if (n)
-            rc = render_route_histogram(out, route_label(r), t->buckets[r],
+            rc = render_route_histogram(out, route_label(labels, r),
+                                        t->buckets[r],
                                         t->sum_ns[r]);
     }
     return rc;
 }
 
-int sg_metrics_render(struct sg_buf *out)
+int sg_metrics_render(struct sg_buf *out, const char *const *labels)
 {
     struct totals *t;
     int rc;
@@ -485,7 +472,7 @@ int sg_metrics_render(struct sg_buf *out)
         return SG_ENOTFOUND;
     if (!(t = malloc(sizeof(*t))))
         return SG_ENOMEM;
-    sum_slots(t);
+    sum_slots(t, labels);
     rc = head(out, "sessiongate_build_info",
               "The running version; always 1.", "gauge");
     if (rc == SG_OK)
@@ -500,48 +487,11 @@ int sg_metrics_render(struct sg_buf *out)
         rc = sg_buf_printf(out, "sessiongate_start_time_seconds %.3f\n",
                            block->start_ms / 1000.0);
     if (rc == SG_OK)
-        rc = render_requests(out, t);
+        rc = render_requests(out, t, labels);
     if (rc == SG_OK)
-        rc = render_histogram(out, t);
+        rc = render_histogram(out, t, labels);
     if (rc == SG_OK)
         rc = render_counters(out, t);
     free(t);
     return rc;
-}
-
-/* ---- GET /metrics ------------------------------------------------------ */
-
-/* Whether the client may see the metrics: metrics_allow parsed for the
- * scrape (rare: no state kept across requests, and a reload applies). */
-static bool allowed(struct sg_ctx *ctx, struct sg_request *req)
-{
-    const char *ip = sg_client_ip(ctx, req);
-    struct sg_proxies *allow = NULL;
-    char err[160];
-    bool ok;
-
-    if (sg_proxies_parse(ctx->cfg->metrics_allow, &allow, err, sizeof(err)))
-        return false; /* config.c refused it already: not reached */
-    ok = sg_proxies_contain(allow, ip, strlen(ip));
-    sg_proxies_free(allow);
-    return ok;
-}
-
-int sg_handle_metrics(struct sg_ctx *ctx, struct sg_request *req,
-                      struct sg_response *res, struct sg_auth_call *call)
-{
-    int rc;
-
-    /* the answer of an unknown route: nobody learns the route exists */
-    if (!ctx->cfg->metrics || !block || !allowed(ctx, req))
-        return sg_response_error(res, SG_API_NOT_FOUND, "No such route.",
-                                 NULL);
-    sg_response_reset(res);
-    if ((rc = sg_metrics_render(&res->body)) != SG_OK) {
-        sg_buf_reset(&res->body);
-        return rc;
-    }
-    res->status = 200;
-    res->content_type = "text/plain; version=0.0.4; charset=utf-8";
-    return SG_OK;
 }

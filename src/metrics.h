@@ -12,16 +12,15 @@
  *
  * Every layer counts (the store its reconnects, the master its worker
  * restarts), so the block is reached through one process-wide pointer,
- * like the log level, rather than through the context.
+ * like the log level, rather than through the context; and this file
+ * knows nothing of routes (a route is an index, its label the caller's),
+ * so that counting links without the app. handle_metrics.c turns the
+ * route table into those indexes and labels, and answers GET /metrics.
  */
 #ifndef SG_METRICS_H
 #define SG_METRICS_H
 
 #include "buf.h"
-#include "router.h"
-
-struct sg_ctx;
-struct sg_auth_call;
 
 /* The plain counters: each one a (family, label value) pair of the
  * exposition (metrics.c has the table). */
@@ -84,21 +83,39 @@ void sg_metrics_limited(const char *policy);
  * stop (a crash, a SIGKILL): that one is a restart. */
 void sg_metrics_worker_exit(bool expected);
 
+/* Route indexes: the rows of a route table (below SG_METRICS_ROUTE_NONE),
+ * no route, and the FastCGI authorizer role. */
+#define SG_METRICS_ROUTE_NONE  32
+#define SG_METRICS_ROUTE_AUTHZ 33
+#define SG_METRICS_ROUTES      34
+
 /* Time one request: the start stamp (0 when off), then the request's
- * route row (NULL: no route matched; rows outside sg_app_routes count as
- * none), whether it came in the authorizer role, its status, and that
- * stamp. */
+ * route index, its status and that stamp (an authorizer answer is also
+ * counted by its result). */
 int64_t sg_metrics_begin(void);
-void sg_metrics_request(const struct sg_route *route, bool authorizer,
-                        int status, int64_t start_ns);
+void sg_metrics_observe(unsigned route, int status, int64_t start_ns);
 
 /* The bucket a duration falls in: 0..SG_METRICS_BUCKETS-1, or
  * SG_METRICS_BUCKETS for over the last bound. */
 int sg_metrics_bucket(int64_t ns);
 
-/* Append the exposition of the counters to out. SG_ENOMEM, or
- * SG_ENOTFOUND when this process has no block. */
-int sg_metrics_render(struct sg_buf *out);
+/* Append the exposition of the counters to out; labels[i] names route
+ * index i (SG_METRICS_ROUTE_NONE entries; NULL: none), and indexes with
+ * the same label are summed into one series. SG_ENOMEM, or SG_ENOTFOUND
+ * when this process has no block. */
+int sg_metrics_render(struct sg_buf *out, const char *const *labels);
+
+/* ---- handle_metrics.c: the app's side ----------------------------------- */
+
+struct sg_ctx;
+struct sg_auth_call;
+struct sg_request;
+struct sg_response;
+struct sg_route;
+
+/* sg_metrics_observe for a row of sg_app_routes (NULL: none matched). */
+void sg_metrics_request(const struct sg_route *route, bool authorizer,
+                        int status, int64_t start_ns);
 
 /* GET /metrics (a row of app.c's table): the exposition to a client in
  * metrics_allow when metrics is on and this process has the block, else
