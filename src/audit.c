@@ -171,9 +171,8 @@ void sg_audit_refresh(struct sg_ctx *ctx, struct sg_request *req,
 
     switch (rc) {
     case SG_OK:
-        sg_metrics_add(rf && rf->grace ? SG_C_REFRESH_GRACE
-                                       : SG_C_REFRESH_ROTATED,
-                       1);
+        sg_metrics_add(
+            rf && rf->grace ? SG_C_REFRESH_GRACE : SG_C_REFRESH_ROTATED, 1);
         return;
     case SG_EAUTH:
         sg_metrics_add(SG_C_REFRESH_INVALID, 1);

@@ -240,8 +240,8 @@ static const struct option options[] = {
     INT("ipv6_prefix", ipv6_prefix, "64", 32, 128),
     /* observability (metrics.c, audit.c) */
     BOOL("metrics", metrics, "off", NULL),
-    ROW("metrics_allow", T_STRING, metrics_allow, "127.0.0.1/32 ::1/128", 0,
-        0, NULL, check_cidrs, true),
+    ROW("metrics_allow", T_STRING, metrics_allow, "127.0.0.1/32 ::1/128", 0, 0,
+        NULL, check_cidrs, true),
     BOOL("audit", audit, "on", NULL),
 };
 

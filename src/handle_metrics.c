@@ -49,8 +49,7 @@ int sg_handle_metrics(struct sg_ctx *ctx, struct sg_request *req,
     int rc;
 
     if (!ctx->cfg->metrics || !sg_metrics_on() || !allowed(ctx, req))
-        return sg_response_error(res, SG_API_NOT_FOUND, "No such route.",
-                                 NULL);
+        return sg_response_error(res, SG_API_NOT_FOUND, "No such route.", NULL);
     for (size_t i = 0; i < sg_app_routes_len && i < SG_ARRAY_LEN(labels); i++)
         labels[i] = sg_app_routes[i].path;
     sg_response_reset(res);

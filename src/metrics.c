@@ -342,8 +342,8 @@ static void sum_slots(struct totals *t, const char *const *labels)
 static int head(struct sg_buf *out, const char *name, const char *help,
                 const char *type)
 {
-    return sg_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help,
-                         name, type);
+    return sg_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
+                         type);
 }
 
 /* A label value as the text format wants it: \, " and newline escaped
@@ -388,8 +388,7 @@ static int render_requests(struct sg_buf *out, const struct totals *t,
                            const char *const *labels)
 {
     int rc = head(out, "sessiongate_requests_total",
-                  "Requests answered, by route pattern and status.",
-                  "counter");
+                  "Requests answered, by route pattern and status.", "counter");
 
     for (size_t r = 0; r < ROUTE_LABELS && rc == SG_OK; r++)
         for (size_t k = 0; k < NSTATUS && rc == SG_OK; k++) {
@@ -457,8 +456,7 @@ static int render_histogram(struct sg_buf *out, const struct totals *t,
             n += t->buckets[r][b];
         if (n)
             rc = render_route_histogram(out, route_label(labels, r),
-                                        t->buckets[r],
-                                        t->sum_ns[r]);
+                                        t->buckets[r], t->sum_ns[r]);
     }
     return rc;
 }
@@ -473,11 +471,11 @@ int sg_metrics_render(struct sg_buf *out, const char *const *labels)
     if (!(t = malloc(sizeof(*t))))
         return SG_ENOMEM;
     sum_slots(t, labels);
-    rc = head(out, "sessiongate_build_info",
-              "The running version; always 1.", "gauge");
+    rc = head(out, "sessiongate_build_info", "The running version; always 1.",
+              "gauge");
     if (rc == SG_OK)
-        rc = sg_buf_puts(out, "sessiongate_build_info{version=\"" PACKAGE_VERSION
-                              "\"} 1\n");
+        rc = sg_buf_puts(
+            out, "sessiongate_build_info{version=\"" PACKAGE_VERSION "\"} 1\n");
     if (rc == SG_OK)
         rc = head(out, "sessiongate_start_time_seconds",
                   "When the counters started (the first process's start), "

@@ -274,8 +274,9 @@ int sg_response_head(const struct sg_response *res, const char *request_id,
         sg_buf_puts(out, " ") ||
         sg_buf_puts(out, sg_response_reason(res->status)) ||
         sg_buf_puts(out, "\r\nContent-Type: ") ||
-        sg_buf_puts(out, res->content_type ? res->content_type
-                                           : "application/json; charset=utf-8") ||
+        sg_buf_puts(out, res->content_type
+                             ? res->content_type
+                             : "application/json; charset=utf-8") ||
         sg_buf_puts(out, "\r\n"
                          "Cache-Control: no-store\r\n"
                          "X-Content-Type-Options: nosniff\r\n"

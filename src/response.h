@@ -35,7 +35,8 @@ enum sg_api_error {
 
 struct sg_response {
     int status;
-    const char *content_type; /* static text; NULL: the JSON envelope's */
+    /* static text; NULL: the JSON envelope's */
+    const char *content_type;
     struct sg_buf headers; /* extra "Name: value\r\n" lines */
     struct sg_buf body;
 };

@@ -13,12 +13,7 @@
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 sg_require lighttpd
-if ! command -v fail2ban-regex >/dev/null 2>&1; then
-    case ${CI:-} in
-    true | 1 | yes) echo "FAIL: fail2ban-regex is not installed (CI=true: tests/debian-deps.sh must install fail2ban)" >&2; exit 1 ;;
-    esac
-    sg_skip_suite "fail2ban-regex is not installed (Debian package fail2ban)"
-fi
+sg_require_tool fail2ban-regex fail2ban
 
 EMAIL=audit@example.com
 PASSWORD='correct horse battery'

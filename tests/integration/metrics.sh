@@ -15,13 +15,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 sg_require nginx
 sg_require lighttpd
-command -v fcgiwrap >/dev/null 2>&1 || PATH=$PATH:/usr/sbin:/sbin
-if ! command -v promtool >/dev/null 2>&1; then
-    case ${CI:-} in
-    true | 1 | yes) echo "FAIL: promtool is not installed (CI=true: tests/debian-deps.sh must install prometheus)" >&2; exit 1 ;;
-    esac
-    sg_skip_suite "promtool is not installed (Debian package prometheus)"
-fi
+sg_require_tool promtool prometheus
 
 EMAIL=metrics@example.com
 PASSWORD='correct horse battery'

@@ -64,8 +64,9 @@ static struct sg_config *cfg;
 
 static void signin_failure(void)
 {
-    const char *env[] = {"REQUEST_METHOD", "POST", "REMOTE_ADDR", "192.0.2.1",
-                         "HTTP_X_REQUEST_ID", "req-1", NULL};
+    const char *env[] = {
+        "REQUEST_METHOD",    "POST",  "REMOTE_ADDR", "192.0.2.1",
+        "HTTP_X_REQUEST_ID", "req-1", NULL};
     struct sg_ctx ctx = {.cfg = cfg};
     struct sg_request req;
     struct sg_response res;
@@ -90,8 +91,9 @@ static void test_lines(void)
     catch_stderr(signin_failure, text, sizeof(text));
     line = strstr(text, " audit: ");
     TAP_OK(line != NULL, "audit = on: a line");
-    TAP_OK(line && !strncmp(line, " audit: event=signin_failure "
-                                  "client=192.0.2.1 user=- email_hash=",
+    TAP_OK(line && !strncmp(line,
+                            " audit: event=signin_failure "
+                            "client=192.0.2.1 user=- email_hash=",
                             60),
            "event and client first, at fixed places");
     TAP_OK(line && strstr(line, " reason=bad_credentials request=req-1\n"),

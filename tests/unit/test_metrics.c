@@ -58,7 +58,8 @@ static void test_off(void)
     TAP_OK(!sg_metrics_on(), "off until started");
     sg_metrics_add(SG_C_SIGNIN_OK, 1); /* nothing to count in: no crash */
     sg_metrics_request(NULL, false, 200, sg_metrics_begin());
-    TAP_IS_INT(sg_metrics_render(&b, labels), SG_ENOTFOUND, "off: nothing to show");
+    TAP_IS_INT(sg_metrics_render(&b, labels), SG_ENOTFOUND,
+               "off: nothing to show");
     sg_metrics_start(false);
     TAP_OK(!sg_metrics_on(), "start(false) maps nothing (metrics = off)");
     sg_buf_free(&b);
