@@ -16,6 +16,7 @@
 #include "crypto.h"
 #include "handlers.h"
 #include "log.h"
+#include "metrics.h"
 
 #define JSON     SG_ROUTE_JSON
 #define OPTIONAL SG_ROUTE_BODY_OPTIONAL
@@ -46,6 +47,7 @@ const struct sg_route sg_app_routes[] = {
      SG_OP_SESSIONS_END, SG_RL_USER, sg_handle_sessions_end},
     {"GET", "/.well-known/jwks.json", 0, SG_OPEN, 0, SG_RL_NONE,
      sg_handle_jwks},
+    {"GET", "/metrics", 0, SG_OPEN, 0, SG_RL_NONE, sg_handle_metrics},
 };
 /* clang-format on */
 const size_t sg_app_routes_len = SG_ARRAY_LEN(sg_app_routes);
@@ -259,7 +261,7 @@ void sg_app_tick(struct sg_ctx *ctx, int64_t now_ms)
         (void)sg_activity_flush(ctx->activity, ctx->store, now_ms);
 }
 
-void sg_app_handle(struct sg_ctx *ctx, struct sg_request *req,
+static void handle(struct sg_ctx *ctx, struct sg_request *req,
                    struct sg_response *res)
 {
     const struct sg_route *route = NULL;
@@ -286,7 +288,17 @@ void sg_app_handle(struct sg_ctx *ctx, struct sg_request *req,
     case SG_MATCH_OK:
         break;
     }
+    req->route = route; /* the metrics' label, whatever the answer */
     if (check_body(route, req, res) != 0)
         return;
     run_route(ctx, route, req, res);
+}
+
+void sg_app_handle(struct sg_ctx *ctx, struct sg_request *req,
+                   struct sg_response *res)
+{
+    int64_t start = sg_metrics_begin();
+
+    handle(ctx, req, res);
+    sg_metrics_request(req->route, req->authorizer, res->status, start);
 }

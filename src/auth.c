@@ -6,6 +6,7 @@
 #include "auth.h"
 #include "cookie.h"
 #include "log.h"
+#include "metrics.h"
 #include "ratelimit.h"
 
 int sg_auth_token(const struct sg_config *cfg, const struct sg_request *req,
@@ -165,6 +166,7 @@ bool sg_auth_run(struct sg_ctx *ctx, struct sg_request *req,
         sg_response_header(res, "X-Session-ID", cl->sid);
         return true;
     case SG_AUTH_LIMITED:
+        sg_metrics_limited("user");
         sg_response_header(res, "X-Session-ID", cl->sid);
         sg_ratelimit_refuse(res, req->now_ms, c->reset_ms);
         return false;

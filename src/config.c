@@ -22,6 +22,7 @@
  * secret inline, which are refused without echoing anything.
  */
 #include "config.h"
+#include "client.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -127,6 +128,7 @@ static const char *check_cluster(const char *value);
 static const char *check_master_name(const char *value);
 static const char *check_key_prefix(const char *value);
 static const char *check_mount(const char *value);
+static const char *check_cidrs(const char *value);
 
 /* One row per key: the macros name the type and fill the rest. min and max
  * are in the type's unit (a count, bytes, or milliseconds for durations);
@@ -236,6 +238,11 @@ static const struct option options[] = {
     LIMIT("ratelimit_user", ratelimit_user, "600/1m user"),
     LIMIT("ratelimit_refresh_failure", ratelimit_refresh_failure, "30/1m ip"),
     INT("ipv6_prefix", ipv6_prefix, "64", 32, 128),
+    /* observability (metrics.c, audit.c) */
+    BOOL("metrics", metrics, "off", NULL),
+    ROW("metrics_allow", T_STRING, metrics_allow, "127.0.0.1/32 ::1/128", 0, 0,
+        NULL, check_cidrs, true),
+    BOOL("audit", audit, "on", NULL),
 };
 
 /* Keys people write by habit that would put a secret in a file readable by
@@ -619,6 +626,18 @@ static int set_value(struct sg_config *cfg, const struct option *opt,
 }
 
 /* ---- checks of single values -------------------------------------------- */
+
+/* Addresses and CIDR blocks, as trusted_proxies (client.c). */
+static const char *check_cidrs(const char *value)
+{
+    struct sg_proxies *p = NULL;
+    char err[160];
+    int rc = sg_proxies_parse(value, &p, err, sizeof(err));
+
+    sg_proxies_free(p);
+    return rc ? "expected addresses or CIDR blocks (127.0.0.1/32, ::1/128)"
+              : NULL;
+}
 
 /* "unix:/absolute/path" or "host:port" (addr.c). */
 static const char *check_redis(const char *value)

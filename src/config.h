@@ -111,6 +111,11 @@ struct sg_config {
     struct sg_rate_policy ratelimit_user; /* every authenticated route */
     struct sg_rate_policy ratelimit_refresh_failure; /* per address */
     int ipv6_prefix; /* IPv6 clients are counted per block of this size */
+
+    /* observability */
+    bool metrics;        /* GET /metrics answers (metrics.c) */
+    char *metrics_allow; /* CIDR list of who may scrape it */
+    bool audit;          /* the audit trail (audit.c), whatever log_level */
 };
 
 /* Parse path into a new config (defaults for every key not in the file).

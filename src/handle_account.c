@@ -17,11 +17,13 @@
 
 #include <openssl/crypto.h>
 
+#include "audit.h"
 #include "cookie.h"
 #include "crypto.h"
 #include "handlers.h"
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
 #include "password.h"
 #include "ratelimit.h"
 #include "user.h"
@@ -103,6 +105,7 @@ static int limit_one(struct sg_ctx *ctx, struct sg_request *req,
         return rc;
     sg_ratelimit_headers(res, c.limit, c.remaining, c.reset_ms);
     if (!c.allowed) {
+        sg_metrics_limited(name);
         sg_ratelimit_refuse(res, req->now_ms, c.reset_ms);
         return SG_ELIMIT;
     }
@@ -143,6 +146,7 @@ int sg_handle_register(struct sg_ctx *ctx, struct sg_request *req,
     if (rc != SG_OK)
         return rc;
     sg_log_info("registered user %s (request %s)", u.id, req->request_id);
+    sg_audit_register(ctx, req, u.id, u.email);
     json_object *data = json_object_new_object();
     if (!data)
         return SG_ENOMEM;
@@ -330,6 +334,7 @@ static int start_session(struct sg_ctx *ctx, struct sg_request *req,
     if (evicted)
         sg_log_info("user %s: %d oldest session(s) ended (limit %d)", u->id,
                     evicted, cfg->max_sessions_per_user);
+    sg_audit_session_end(ctx, req, SG_END_LIMIT, u->id, NULL, evicted);
     rc = token_pair(ctx, req, res, u->id, s.id, u->roles, refresh,
                     n.refresh_exp, &data);
     if (rc == SG_OK) {
@@ -448,6 +453,7 @@ int sg_handle_signin(struct sg_ctx *ctx, struct sg_request *req,
                            si.account.key && si.account.allowed ? &si : NULL);
     }
 out:
+    sg_audit_signin(ctx, req, res, &si, have_account ? account : NULL, rc);
     sg_wipe(si.user.password, sizeof(si.user.password));
     return rc;
 }
@@ -535,11 +541,13 @@ int sg_handle_refresh(struct sg_ctx *ctx, struct sg_request *req,
                 return rc;
             window_answer(res, req, &rf.fail);
             if (!rf.fail.allowed)
-                return SG_OK;
+                return sg_audit_refresh(ctx, req, NULL, SG_ELIMIT), SG_OK;
         }
         if (found != SG_OK)
             return body_string(req, res, "refresh_token", 4096, &tok, &len),
                    SG_OK;
+        if (!valid)
+            sg_audit_refresh(ctx, req, NULL, SG_EAUTH);
         if (!valid)
             return sg_response_error(res, SG_API_UNAUTHORIZED,
                                      "The refresh token is not valid.", NULL);
@@ -567,6 +575,7 @@ int sg_handle_refresh(struct sg_ctx *ctx, struct sg_request *req,
         sg_ratelimit_check(&rf.limit, &cfg->ratelimit_refresh, limit_key,
                            SG_LIMIT_HIT);
     rc = sg_store_refresh(ctx->store, &rf);
+    sg_audit_refresh(ctx, req, &rf, rc);
     sg_wipe(wrap, sizeof(wrap));
     if (rc == SG_OK && rf.grace) {
         /* the pair of the rotation that won: its refresh token, and a new

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "cookie.h"
 #include "handlers.h"
 #include "json.h"
@@ -20,6 +21,7 @@ int sg_handle_signout(struct sg_ctx *ctx, struct sg_request *req,
 {
     json_object *data;
 
+    sg_audit_session_end(ctx, req, SG_END_SIGNOUT, c->uid, c->sid, 1);
     if (ctx->cfg->cookie_auth) {
         sg_cookie_set(res, ctx->cfg, req->mount, SG_COOKIE_ACCESS, "", 0);
         sg_cookie_set(res, ctx->cfg, req->mount, SG_COOKIE_REFRESH, "", 0);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "handlers.h"
 #include "json.h"
 
@@ -27,6 +28,8 @@ int sg_handle_sessions_list(struct sg_ctx *ctx, struct sg_request *req,
         json_object_put(list);
         return SG_ENOMEM;
     }
+    if (c->target_uid)
+        sg_audit_admin(ctx, req, "list_sessions", c->target_uid);
     for (size_t i = 0; i < c->nsessions; i++)
         json_object_array_add(
             list,
@@ -52,6 +55,7 @@ static int terminated_answer(struct sg_response *res, long long n)
 int sg_handle_session_end(struct sg_ctx *ctx, struct sg_request *req,
                           struct sg_response *res, struct sg_auth_call *c)
 {
+    sg_audit_session_end(ctx, req, SG_END_USER, c->uid, c->target_sid, 1);
     return terminated_answer(res, 1);
 }
 
@@ -59,5 +63,8 @@ int sg_handle_session_end(struct sg_ctx *ctx, struct sg_request *req,
 int sg_handle_sessions_end(struct sg_ctx *ctx, struct sg_request *req,
                            struct sg_response *res, struct sg_auth_call *c)
 {
+    sg_audit_session_end(ctx, req, c->target_uid ? SG_END_ADMIN : SG_END_USER,
+                         c->target_uid ? c->target_uid : c->uid, NULL,
+                         c->terminated);
     return terminated_answer(res, c->terminated);
 }

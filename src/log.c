@@ -26,25 +26,23 @@ bool sg_log_enabled(enum sg_log_level level)
     return level <= log_level;
 }
 
-void sg_log(enum sg_log_level level, const char *fmt, ...)
+/* One line, labelled with a level's name or the audit's. */
+static void vlog(const char *label, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+static void vlog(const char *label, const char *fmt, va_list ap)
 {
     char line[1024];
     struct tm tm;
     time_t now = time(NULL);
     size_t n, head;
-    va_list ap;
 
-    if (!sg_log_enabled(level))
-        return;
     gmtime_r(&now, &tm);
     head = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%SZ", &tm);
     n = head + (size_t)snprintf(line + head, sizeof(line) - head,
                                 " sessiongate[%ld] %s: ", (long)getpid(),
-                                level_names[level]);
+                                label);
     head = n;
-    va_start(ap, fmt);
     n += (size_t)vsnprintf(line + n, sizeof(line) - n, fmt, ap);
-    va_end(ap);
     if (n > sizeof(line) - 2)
         n = sizeof(line) - 2;
     for (size_t i = head; i < n; i++)
@@ -54,4 +52,24 @@ void sg_log(enum sg_log_level level, const char *fmt, ...)
     if (write(STDERR_FILENO, line, n) < 0) {
         /* nowhere left to report it */
     }
+}
+
+void sg_log(enum sg_log_level level, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!sg_log_enabled(level))
+        return;
+    va_start(ap, fmt);
+    vlog(level_names[level], fmt, ap);
+    va_end(ap);
+}
+
+void sg_log_audit(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vlog("audit", fmt, ap);
+    va_end(ap);
 }

@@ -18,6 +18,10 @@ bool sg_log_enabled(enum sg_log_level level);
 void sg_log(enum sg_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* A line labelled "audit" instead of a level, written whatever the
+ * level (audit.c: the trail an operator keeps even at warn). */
+void sg_log_audit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #define sg_log_error(...) sg_log(SG_LOG_ERROR, __VA_ARGS__)
 #define sg_log_warn(...)  sg_log(SG_LOG_WARN, __VA_ARGS__)
 #define sg_log_info(...)  sg_log(SG_LOG_INFO, __VA_ARGS__)

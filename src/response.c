@@ -81,6 +81,7 @@ void sg_response_init(struct sg_response *res)
 void sg_response_reset(struct sg_response *res)
 {
     res->status = 200;
+    res->content_type = NULL;
     sg_buf_reset(&res->headers);
     sg_buf_reset(&res->body);
 }
@@ -272,8 +273,11 @@ int sg_response_head(const struct sg_response *res, const char *request_id,
     if (sg_buf_puts(out, "Status: ") || sg_buf_puts(out, status) ||
         sg_buf_puts(out, " ") ||
         sg_buf_puts(out, sg_response_reason(res->status)) ||
+        sg_buf_puts(out, "\r\nContent-Type: ") ||
+        sg_buf_puts(out, res->content_type
+                             ? res->content_type
+                             : "application/json; charset=utf-8") ||
         sg_buf_puts(out, "\r\n"
-                         "Content-Type: application/json; charset=utf-8\r\n"
                          "Cache-Control: no-store\r\n"
                          "X-Content-Type-Options: nosniff\r\n"
                          "X-Request-ID: ") ||

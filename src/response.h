@@ -35,6 +35,8 @@ enum sg_api_error {
 
 struct sg_response {
     int status;
+    /* static text; NULL: the JSON envelope's */
+    const char *content_type;
     struct sg_buf headers; /* extra "Name: value\r\n" lines */
     struct sg_buf body;
 };

@@ -34,6 +34,7 @@
 #include "revoke.h"
 #include "store.h"
 #include "log.h"
+#include "metrics.h"
 #include "server.h"
 #include "transport.h"
 
@@ -392,6 +393,7 @@ static void reap(struct master *m)
                 continue;
             clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
             log_exit(pid, status, s->retiring || stop_flag);
+            sg_metrics_worker_exit(s->retiring || stop_flag);
             s->pid = 0;
             if (!clean && sg_monotonic_ms() - s->started_ms < QUICK_DEATH_MS)
                 s->respawn_at_ms = sg_monotonic_ms() + QUICK_DEATH_MS;
@@ -502,6 +504,7 @@ int sg_server_run(struct sg_server *srv)
 {
     int rc;
 
+    sg_metrics_start(srv->cfg->metrics); /* before any fork: all share it */
     if (srv->workers > 0) {
         rc = run_master(srv);
     } else {

@@ -27,6 +27,7 @@
 #include "keys.h"
 #include "log.h"
 #include "lua/scripts.h"
+#include "metrics.h"
 #include "store_impl.h"
 
 /* The scripts, their SHA1s and their names in the function library, all
@@ -227,6 +228,7 @@ bool sg_store_connected(const struct sg_store *s)
 
 void sg_store_fail(struct sg_store *s, const char *what)
 {
+    sg_metrics_add(SG_C_REDIS_CONNECTION_ERROR, 1);
     sg_log_warn("redis %s: %s; retrying in %lld ms", s->label,
                 what ? what : "failed",
                 (long long)(s->backoff_ms ? s->backoff_ms : BACKOFF_MIN_MS));
@@ -442,6 +444,8 @@ int sg_store_connect(struct sg_store *s)
     } else if (s->backoff_ms) {
         sg_log_info("redis %s: connected again", s->label);
     }
+    if (s->backoff_ms)
+        sg_metrics_add(SG_C_REDIS_RECONNECT, 1);
     s->backoff_ms = 0;
     s->retry_at_ms = 0;
     s->checked_ms = sg_monotonic_ms();
@@ -750,8 +754,10 @@ redisReply *sg_store_eval(struct sg_store *s, enum sg_script_id id, int nkeys,
             r = sg_store_argv(s, 3 + argc, v, l);
         }
     }
-    if (r && r->type == REDIS_REPLY_ERROR)
+    if (r && r->type == REDIS_REPLY_ERROR) {
         sg_log_error("redis script %d: %s", (int)id, r->str);
+        sg_metrics_add(SG_C_REDIS_REPLY_ERROR, 1);
+    }
     return r;
 }
 

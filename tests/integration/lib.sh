@@ -278,3 +278,13 @@ sg_assert_no_sanitizer_reports() {
     hits=$(grep -h -E 'ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime error:' "$1"/*.log 2>/dev/null | head -5)
     assertEquals "sanitizer reports in the logs" "" "$hits"
 }
+
+# sg_require_tool TOOL PACKAGE: skip the suite without TOOL, except under
+# CI=true, where tests/debian-deps.sh must have installed PACKAGE: fail.
+sg_require_tool() {
+    command -v "$1" >/dev/null 2>&1 && return 0
+    case ${CI:-} in
+    true | 1 | yes) echo "FAIL: $1 is not installed (CI=true: tests/debian-deps.sh must install $2)" >&2; exit 1 ;;
+    esac
+    sg_skip_suite "$1 is not installed (Debian package $2)"
+}
