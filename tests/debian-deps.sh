@@ -8,6 +8,9 @@ PACKAGES="build-essential autoconf automake pkg-config
   libjson-c-dev libpcre2-dev
   redis-server lighttpd lighttpd-modules-lua apache2 libapache2-mod-fcgid nginx spawn-fcgi
   shunit2 curl jq wrk procps iproute2 openssl fcgiwrap chromium mandoc"
+# tests/integration/systemd.sh: systemd-analyze and systemd-socket-activate
+# (a container may lack systemd), and strace for the system call filter
+PACKAGES="$PACKAGES systemd strace"
 # The browser test needs node 20 or later with npm. Machines that already
 # have one (the project's CI image does) keep it: Debian's npm package
 # would conflict with it. Debian 12's own nodejs is 18.
