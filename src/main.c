@@ -37,8 +37,8 @@ struct options {
     const char *listen;
     int workers; /* -1: from the config */
     bool check_config;
-    int activated_fd;     /* socket activation: systemd's socket, else -1 */
-    char activated[128];  /* what it listens on, for the log */
+    int activated_fd;    /* socket activation: systemd's socket, else -1 */
+    char activated[128]; /* what it listens on, for the log */
 };
 
 static void usage(FILE *out)
@@ -286,8 +286,8 @@ int main(int argc, char **argv)
     if ((rc = parse_args(argc, argv, &o)))
         return rc - 1;
     if (!o.check_config &&
-        (o.activated_fd = sg_server_activated(
-             o.activated, sizeof(o.activated), err, sizeof(err))) == -2) {
+        (o.activated_fd = sg_server_activated(o.activated, sizeof(o.activated),
+                                              err, sizeof(err))) == -2) {
         sg_log_error("%s", err);
         return 1;
     }

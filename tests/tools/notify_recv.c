@@ -94,8 +94,8 @@ int main(int argc, char **argv)
         for (ssize_t i = 0; i < n; i++)
             if (buf[i] == '\n' || buf[i] == '\0')
                 buf[i] = ' ';
-        len = snprintf(line, sizeof(line), "%ld\t%.*s\n", (long)pid, (int)n,
-                       buf);
+        len =
+            snprintf(line, sizeof(line), "%ld\t%.*s\n", (long)pid, (int)n, buf);
         if (write(STDOUT_FILENO, line, (size_t)len) < 0)
             return 1;
     }
