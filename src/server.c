@@ -411,8 +411,8 @@ static void notify_ready(struct sg_notifier *n, const char *note)
     if (n->ready && !n->reloading)
         return;
     if (n->workers > 0)
-        notify(n, "READY=1\nMAINPID=%ld\nSTATUS=serving, %d workers%s",
-               (long)getpid(), n->workers, note);
+        notify(n, "READY=1\nMAINPID=%ld\nSTATUS=serving, %d worker%s%s",
+               (long)getpid(), n->workers, n->workers == 1 ? "" : "s", note);
     else
         notify(n, "READY=1\nMAINPID=%ld\nSTATUS=serving in-process%s",
                (long)getpid(), note);
