@@ -6,6 +6,7 @@
  *   GATEWAY_INTERFACE set     plain CGI, one request
  *   user|sessions ...         the operator CLI (cli.c)
  *   --listen ADDRESS          standalone FastCGI server (nginx)
+ *   LISTEN_FDS from systemd   the same, on the socket systemd passed
  *   --check-config            validate the configuration and exit
  * Under a web server (the first two) argv is never read: see
  * run_under_server().
@@ -36,6 +37,8 @@ struct options {
     const char *listen;
     int workers; /* -1: from the config */
     bool check_config;
+    int activated_fd;    /* socket activation: systemd's socket, else -1 */
+    char activated[128]; /* what it listens on, for the log */
 };
 
 static void usage(FILE *out)
@@ -57,7 +60,9 @@ static void usage(FILE *out)
             "%s/sessiongate/sessiongate.conf. With --listen it is a "
             "standalone\n"
             "pre-forking FastCGI server whose config file is --config, else "
-            "the same.\n",
+            "the same;\n"
+            "started by systemd with a socket (LISTEN_FDS) it serves on that "
+            "one.\n",
             SG_SYSCONFDIR);
 }
 
@@ -84,6 +89,7 @@ static int parse_args(int argc, char **argv, struct options *o)
     int c;
 
     o->workers = -1;
+    o->activated_fd = -1;
     while ((c = getopt_long(argc, argv, "c:l:w:tVh", longopts, NULL)) != -1) {
         switch (c) {
         case 'c':
@@ -178,9 +184,17 @@ static int run_fastcgi(const struct options *o, struct sg_config *cfg)
     char err[512];
 
     srv.workers = o->workers >= 0 ? o->workers : cfg->workers;
-    if (o->listen) {
-        if (srv.workers < 0)
-            srv.workers = default_workers();
+    srv.standalone = o->listen || o->activated_fd >= 0;
+    if (srv.standalone && srv.workers < 0)
+        srv.workers = default_workers();
+    if (o->activated_fd >= 0) {
+        /* systemd's socket wins: the unit's ListenStream= is the one the
+         * web server was pointed at, --listen a leftover */
+        if (o->listen)
+            sg_log_info("socket activation: --listen %s ignored", o->listen);
+        srv.listen_fd = o->activated_fd;
+        sg_log_info("listening on %s (socket activation)", o->activated);
+    } else if (o->listen) {
         srv.listen_fd =
             sg_server_listen(o->listen, cfg->socket_mode, err, sizeof(err));
         if (srv.listen_fd < 0) {
@@ -205,7 +219,7 @@ static int run_fastcgi(const struct options *o, struct sg_config *cfg)
  * path, the workers are the config's. */
 static int run_under_server(int argc, bool cgi)
 {
-    struct options o = {.workers = -1};
+    struct options o = {.workers = -1, .activated_fd = -1};
     struct sg_config *cfg;
     char err[512];
 
@@ -271,7 +285,13 @@ int main(int argc, char **argv)
     }
     if ((rc = parse_args(argc, argv, &o)))
         return rc - 1;
-    if (!o.listen && !o.check_config) {
+    if (!o.check_config &&
+        (o.activated_fd = sg_server_activated(o.activated, sizeof(o.activated),
+                                              err, sizeof(err))) == -2) {
+        sg_log_error("%s", err);
+        return 1;
+    }
+    if (!o.listen && o.activated_fd < 0 && !o.check_config) {
         fprintf(stderr, "sessiongate: not started by a web server; use "
                         "--listen ADDRESS to serve FastCGI (see --help)\n");
         return 2;

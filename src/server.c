@@ -10,10 +10,25 @@
  * A worker is never shared state with the master: it builds its own
  * context (and Redis connection) after fork, from the master's current
  * config, and asks the kernel to SIGTERM it if the master dies.
+ *
+ * Under systemd the listening socket may come from a .socket unit
+ * (sd_listen_fds(3)), and a standalone server reports to $NOTIFY_SOCKET
+ * (sd_notify(3)): READY=1 once the master has forked its workers (the
+ * socket has listened since before, so a connection made meanwhile waits
+ * in its backlog; in-process, once the context is built), RELOADING=1
+ * when a SIGHUP reload begins and READY=1 when it is over (the config
+ * refused, or every worker of the old generation replaced), STOPPING=1
+ * when SIGTERM begins the drain. Both protocols are a few lines over
+ * plain sockets, so there is no libsystemd to link; the variables are
+ * dropped before any fork, so that no worker takes them for its own.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,6 +217,230 @@ int sg_server_listen(const char *address, int mode, char *err, size_t errlen)
     return listen_tcp(address, &a, err, errlen);
 }
 
+/* ---- socket activation (sd_listen_fds(3)) ------------------------------ */
+
+#define SD_LISTEN_FDS_START 3
+
+/* Remove NAME from the environment as unsetenv(3) does, and zero its
+ * bytes: they are this process's own (setproctitle-style daemons rewrite
+ * the same block), and the kernel shows them as /proc/PID/environ, where a
+ * worker must not look as if systemd's variables were meant for it.
+ * Called before any fork and only for variables nothing here ever set. */
+static void drop_env(const char *name)
+{
+    size_t n = strlen(name);
+    char **to = environ;
+
+    if (!environ)
+        return;
+    for (char **e = environ; *e; e++) {
+        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+            memset(*e, 0, strlen(*e));
+        else
+            *to++ = *e;
+    }
+    *to = NULL;
+}
+
+static void drop_activation_env(void)
+{
+    drop_env("LISTEN_PID");
+    drop_env("LISTEN_FDS");
+    drop_env("LISTEN_FDNAMES");
+}
+
+/* A decimal number from the environment, or -1 (unset, malformed, or
+ * beyond max). */
+static long env_number(const char *name, long max)
+{
+    const char *s = getenv(name);
+    char *end;
+    long v;
+
+    if (!s || *s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    return *end || errno || v > max ? -1 : v;
+}
+
+/* What fd listens on, for the log: "unix:/path", "unix:@name" (abstract),
+ * "host:port", or "fd N". */
+static void describe_listener(int fd, char *name, size_t namelen)
+{
+    struct sockaddr_storage ss;
+    const struct sockaddr_un *un = (const struct sockaddr_un *)&ss;
+    const size_t path_at = offsetof(struct sockaddr_un, sun_path);
+    socklen_t len = sizeof(ss);
+    char host[NI_MAXHOST], port[NI_MAXSERV];
+
+    memset(&ss, 0, sizeof(ss));
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
+        ss.ss_family == AF_UNIX && len > path_at) {
+        if (un->sun_path[0])
+            snprintf(name, namelen, "unix:%.*s",
+                     (int)strnlen(un->sun_path, len - path_at), un->sun_path);
+        else
+            snprintf(name, namelen, "unix:@%.*s", (int)(len - path_at - 1),
+                     un->sun_path + 1);
+    } else if (ss.ss_family != AF_UNIX &&
+               getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host),
+                           port, sizeof(port),
+                           NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
+        snprintf(name, namelen, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s",
+                 host, port);
+    } else {
+        snprintf(name, namelen, "fd %d", fd);
+    }
+}
+
+int sg_server_activated(char *name, size_t namelen, char *err, size_t errlen)
+{
+    long pid = env_number("LISTEN_PID", LONG_MAX);
+    long fds = env_number("LISTEN_FDS", INT_MAX - SD_LISTEN_FDS_START);
+    int fd = SD_LISTEN_FDS_START, type = -1, listening = 0;
+    socklen_t len = sizeof(type);
+
+    drop_activation_env();
+    if (pid != (long)getpid() || fds < 1)
+        return -1;
+    if (fds > 1) {
+        sg_log_warn("socket activation: %ld sockets passed; serving on the "
+                    "first (fd %d), closing the others",
+                    fds, fd);
+        for (long i = 1; i < fds; i++)
+            close(fd + (int)i);
+    }
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
+        (len = sizeof(listening),
+         getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0)) {
+        snprintf(err, errlen, "socket activation: fd %d: %s", fd,
+                 strerror(errno));
+        return -2;
+    }
+    if (type != SOCK_STREAM || !listening) {
+        snprintf(err, errlen,
+                 "socket activation: fd %d is not a listening stream socket "
+                 "(the .socket unit needs ListenStream= and Accept=no)",
+                 fd);
+        return -2;
+    }
+    /* as sg_server_listen's sockets: close-on-exec; the FastCGI loop
+     * makes every listening socket non-blocking itself */
+    if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+        snprintf(err, errlen, "socket activation: fd %d: %s", fd,
+                 strerror(errno));
+        return -2;
+    }
+    describe_listener(fd, name, namelen);
+    return fd;
+}
+
+/* ---- telling systemd (sd_notify(3)) ------------------------------------ */
+
+struct sg_notifier {
+    struct sockaddr_un addr; /* $NOTIFY_SOCKET */
+    socklen_t len;           /* of addr; 0: nobody to tell */
+    int workers;
+    bool warned;    /* a failure to tell is logged once */
+    bool ready;     /* READY=1 sent */
+    bool reloading; /* RELOADING=1 sent, its READY=1 not yet */
+};
+
+/* Before any fork: keep $NOTIFY_SOCKET in n (a path, or '@' for the
+ * abstract namespace) if this is a standalone server, for srv's reports,
+ * and drop it and the socket activation variables from the environment
+ * the workers will inherit. */
+static void notifier_take(struct sg_server *srv, struct sg_notifier *n,
+                          int workers)
+{
+    const char *path = getenv("NOTIFY_SOCKET");
+    size_t len = path ? strlen(path) : 0;
+    bool tell = srv->standalone;
+
+    memset(n, 0, sizeof(*n));
+    n->workers = workers;
+    srv->notifier = n;
+    if (tell && len > 1 && len < sizeof(n->addr.sun_path) &&
+        (path[0] == '/' || path[0] == '@')) {
+        n->addr.sun_family = AF_UNIX;
+        memcpy(n->addr.sun_path, path, len);
+        if (path[0] == '@')
+            n->addr.sun_path[0] = '\0';
+        /* a path's address counts its NUL, an abstract name's does not */
+        n->len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len +
+                             (path[0] == '/'));
+    } else if (tell && len) {
+        sg_log_warn("NOTIFY_SOCKET is not a unix socket path or abstract "
+                    "name: systemd is not told when sessiongate is ready");
+    }
+    drop_env("NOTIFY_SOCKET");
+    drop_activation_env();
+}
+
+/* One datagram of "KEY=VALUE" lines; a failure is never fatal. */
+static void notify(struct sg_notifier *n, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void notify(struct sg_notifier *n, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    int fd, len;
+
+    if (!n->len)
+        return;
+    va_start(ap, fmt);
+    len = vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (len < 0 || (size_t)len >= sizeof(msg))
+        return; /* our own short messages: cannot happen */
+    fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || sendto(fd, msg, (size_t)len, MSG_NOSIGNAL,
+                         (const struct sockaddr *)&n->addr, n->len) < 0) {
+        if (!n->warned)
+            sg_log_warn("cannot tell systemd (NOTIFY_SOCKET): %s",
+                        strerror(errno));
+        n->warned = true;
+    }
+    if (fd >= 0)
+        close(fd);
+}
+
+/* READY=1 at the first call, and at the first after a reload began. */
+static void notify_ready(struct sg_notifier *n, const char *note)
+{
+    if (n->ready && !n->reloading)
+        return;
+    if (n->workers > 0)
+        notify(n, "READY=1\nMAINPID=%ld\nSTATUS=serving, %d worker%s%s",
+               (long)getpid(), n->workers, n->workers == 1 ? "" : "s", note);
+    else
+        notify(n, "READY=1\nMAINPID=%ld\nSTATUS=serving in-process%s",
+               (long)getpid(), note);
+    n->ready = true;
+    n->reloading = false;
+}
+
+/* MONOTONIC_USEC: the reload's start, which systemd 253's
+ * Type=notify-reload matches with the SIGHUP it sent. */
+static void notify_reloading(struct sg_notifier *n)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    notify(n,
+           "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading the "
+           "configuration",
+           (unsigned long long)now.tv_sec * 1000000ULL +
+               (unsigned long long)now.tv_nsec / 1000ULL);
+    n->reloading = true;
+}
+
+static void notify_stopping(struct sg_notifier *n)
+{
+    notify(n, "STOPPING=1\nSTATUS=stopping: finishing the requests in hand");
+}
+
 /* ---- reload ------------------------------------------------------------ */
 
 /* Load and vet the config file; replace srv->cfg only if it is good. */
@@ -211,8 +450,10 @@ static bool reload_config(struct sg_server *srv)
     struct sg_config *cfg;
     struct sg_ctx *ctx;
 
+    notify_reloading(srv->notifier);
     if (!srv->config_path) {
         sg_log_warn("reload: no config file to re-read");
+        notify_ready(srv->notifier, "; nothing to reload");
         return false;
     }
     cfg = sg_config_load(srv->config_path, err, sizeof(err));
@@ -225,6 +466,7 @@ static bool reload_config(struct sg_server *srv)
     if (!cfg) {
         sg_log_error("reload failed, keeping the running configuration: %s",
                      err);
+        notify_ready(srv->notifier, "; reload failed, configuration kept");
         return false;
     }
     sg_config_free(srv->cfg);
@@ -241,7 +483,9 @@ static int serve_in_process(struct sg_server *srv)
     char err[512];
     struct sg_ctx *ctx;
     enum sg_serve_end end;
+    struct sg_notifier notifier;
 
+    notifier_take(srv, &notifier, 0);
     install_worker_signals(true);
     take_signals(); /* a signal held since main() acts now */
     if (!(ctx = sg_ctx_new(srv->cfg, err, sizeof(err)))) {
@@ -249,6 +493,7 @@ static int serve_in_process(struct sg_server *srv)
         return 1;
     }
     for (;;) {
+        notify_ready(&notifier, "");
         end = sg_fcgi_serve(ctx, srv->listen_fd, &stop_flag, &reload_flag);
         if (end != SG_SERVE_RELOAD)
             break;
@@ -261,6 +506,7 @@ static int serve_in_process(struct sg_server *srv)
             break;
         }
     }
+    notify_stopping(&notifier);
     sg_ctx_free(ctx);
     return end == SG_SERVE_ERROR || !ctx ? 1 : 0;
 }
@@ -273,6 +519,7 @@ struct master {
     int n;                              /* workers */
     int total;                          /* n, plus 1 when there is a reader */
     struct sg_revoke *table;            /* verify_mode = local, else NULL */
+    struct sg_notifier notifier;        /* systemd's, for srv->notifier */
     unsigned gen;
     pid_t pid;
     sigset_t waited, orig_mask;
@@ -424,6 +671,16 @@ static void respawn_and_roll(struct master *m)
     }
 }
 
+/* READY=1 once the first workers are forked, and after a reload once
+ * no worker of an older generation is left. */
+static void master_notify_ready(struct master *m)
+{
+    for (int i = 0; i < m->total; i++)
+        if (m->slots[i].pid && m->slots[i].gen != m->gen)
+            return;
+    notify_ready(&m->notifier, "");
+}
+
 static bool any_alive(const struct master *m)
 {
     for (int i = 0; i < m->total; i++)
@@ -462,6 +719,7 @@ static int run_master(struct sg_server *srv)
     m.n = srv->workers > MAX_WORKERS ? MAX_WORKERS : srv->workers;
     m.total = m.n;
     m.pid = getpid();
+    notifier_take(srv, &m.notifier, m.n);
     if (srv->cfg->verify_mode == SG_VERIFY_LOCAL) {
         /* mapped before any fork: every worker and reader shares it */
         m.table = sg_revoke_map((size_t)srv->cfg->revocation_table_slots);
@@ -486,6 +744,7 @@ static int run_master(struct sg_server *srv)
     sg_log_info("master %ld: starting %d workers", (long)m.pid, m.n);
     for (;;) {
         respawn_and_roll(&m);
+        master_notify_ready(&m);
         int sig = sigtimedwait(&m.waited, NULL, &tick);
         reap(&m);
         if (sig == SIGTERM || sig == SIGINT) {
@@ -495,6 +754,7 @@ static int run_master(struct sg_server *srv)
         if (sig == SIGHUP && reload_config(srv))
             m.gen++;
     }
+    notify_stopping(&m.notifier);
     drain(&m);
     sg_revoke_unmap(m.table);
     return 0;
