@@ -115,7 +115,9 @@ fi
 }
 changes=$WORK/sessiongate_${version}_$(dpkg --print-architecture).changes
 deb=$WORK/sessiongate_${version}_$(dpkg --print-architecture).deb
-[ -f "$changes" ] && [ -f "$deb" ] || fail "no $changes or $deb after the build"
+if [ ! -f "$changes" ] || [ ! -f "$deb" ]; then
+    fail "no $changes or $deb after the build"
+fi
 grep -E '^# (TOTAL|PASS|SKIP|FAIL|ERROR):' "$WORK/build.log" | sed 's/^/  unit tests /'
 say "built in $((SECONDS - START)) s"
 
