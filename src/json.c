@@ -14,37 +14,63 @@
 #include "json.h"
 #include "utf8.h"
 
+/* The date of a count of days since 1970-01-01 in the proleptic
+ * Gregorian calendar, counted in 400-year eras of 146097 days (each era
+ * starting on a March 1st, so that the leap day ends a year). */
+static void civil_date(int64_t days, long long *year, int *month, int *day)
+{
+    int64_t z = days + 719468; /* days since 0000-03-01 */
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;                              /* 0..146096 */
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);      /* from Mar 1 */
+    int64_t mp = (5 * doy + 2) / 153;                            /* 0 = March */
+
+    *day = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *month = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *year = (long long)(yoe + era * 400 + (*month <= 2));
+}
+
 /* The digits by hand for years 0000..9999 (strftime was 1k instructions
- * of a verify's answer); strftime for any other. */
+ * of a verify's answer, gmtime_r 300 more); gmtime_r and strftime for
+ * any other. */
 void sg_time_rfc3339(char *out, int64_t ms)
 {
-    time_t t = (time_t)(ms / 1000);
+    /* 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z */
+    const int64_t first = -62167219200LL, last = 253402300799LL;
+    int64_t t = ms / 1000;
     struct tm tm;
-    long long year;
 
-    if (!gmtime_r(&t, &tm)) {
-        strcpy(out, "1970-01-01T00:00:00Z");
+    if (t >= first && t <= last) {
+        int64_t days = (t >= 0 ? t : t - 86399) / 86400, secs = t - days * 86400;
+        long long year;
+        int month, day;
+
+        civil_date(days, &year, &month, &day);
+        {
+            const int field[6] = {(int)year, month, day, (int)(secs / 3600),
+                                  (int)(secs / 60 % 60), (int)(secs % 60)};
+            static const char after[6] = {'-', '-', 'T', ':', ':', 'Z'};
+            char *p = out;
+
+            for (int i = 0; i < 6; i++) {
+                int width = i == 0 ? 4 : 2, v = field[i];
+
+                for (int k = width - 1; k >= 0; k--, v /= 10)
+                    p[k] = (char)('0' + v % 10);
+                p += width;
+                *p++ = after[i];
+            }
+            *p = '\0';
+        }
         return;
     }
-    year = (long long)tm.tm_year + 1900;
-    if (year >= 0 && year <= 9999) {
-        const int field[6] = {(int)year, tm.tm_mon + 1, tm.tm_mday,
-                              tm.tm_hour, tm.tm_min, tm.tm_sec};
-        static const char after[6] = {'-', '-', 'T', ':', ':', 'Z'};
-        char *p = out;
+    {
+        time_t tt = (time_t)t;
 
-        for (int i = 0; i < 6; i++) {
-            int width = i == 0 ? 4 : 2, v = field[i];
-
-            for (int k = width - 1; k >= 0; k--, v /= 10)
-                p[k] = (char)('0' + v % 10);
-            p += width;
-            *p++ = after[i];
-        }
-        *p = '\0';
-    } else if (!strftime(out, SG_TIME_RFC3339_MAX, "%Y-%m-%dT%H:%M:%SZ",
-                         &tm)) {
-        strcpy(out, "1970-01-01T00:00:00Z");
+        if (!gmtime_r(&tt, &tm) ||
+            !strftime(out, SG_TIME_RFC3339_MAX, "%Y-%m-%dT%H:%M:%SZ", &tm))
+            strcpy(out, "1970-01-01T00:00:00Z");
     }
 }
 

@@ -16,7 +16,12 @@
  * an FCGI_KEEP_CONN connection between requests. Before that, the worker
  * waits (poll and MSG_PEEK, nothing consumed) until the request's records
  * up to its parameters' end are all in the socket, at most
- * fcgi_io_timeout; libfcgi then parses them without blocking. A body not
+ * fcgi_io_timeout; libfcgi then parses them without blocking. When all
+ * of the request is in (its stdin's end too: nearly always), and it is a
+ * plain one (fcgi_record.h), it does not go to libfcgi at all: it is
+ * parsed into buffers kept for the worker's life, read out of the socket
+ * and answered with one send, which halves the instructions of a request
+ * served without Redis (docs/PERFORMANCE.md). A body not
  * yet all in, and an answer larger than a socket takes at once, are
  * bounded by SO_RCVTIMEO and SO_SNDTIMEO on the connection: each read or
  * write waits at most fcgi_io_timeout (the common request, all in at once
@@ -50,6 +55,7 @@
 #include "clock.h"
 #include "app.h"
 #include "buf.h"
+#include "fcgi_record.h"
 #include "log.h"
 #include "transport.h"
 
@@ -89,6 +95,8 @@ struct conn_loop {
     int epfd;           /* the listening socket's epoll set, or -1 */
     int64_t timeout_ms;
     const char *web_server_addrs; /* $FCGI_WEB_SERVER_ADDRS, or NULL */
+    struct sg_fcgi_parser parser; /* the requests read without libfcgi */
+    struct sg_buf answer;         /* their answers, framed */
     char peek[HEAD_PEEK_MAX];
 };
 
@@ -376,6 +384,99 @@ static enum stall serve_one(const struct conn_loop *l, struct conn *c,
     return stall;
 }
 
+/* The STDIN stream of a request parsed here, read as the body. */
+struct stdin_reader {
+    const char *p;
+    size_t left;
+};
+
+static long stdin_read(void *arg, char *p, size_t n)
+{
+    struct stdin_reader *r = arg;
+
+    if (n > r->left)
+        n = r->left;
+    memcpy(p, r->p, n);
+    r->p += n, r->left -= n;
+    return (long)n;
+}
+
+/* Write all of p[0..n) to c (bounded by then, when it could wait). */
+static enum stall send_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return timed_out(errno) ? STALL_WRITE : STALL_ERROR;
+        p += k, n -= (size_t)k;
+    }
+    return STALL_NONE;
+}
+
+/* Serve a request sg_fcgi_parse took apart, its bytes already consumed:
+ * the same steps as serve_one, with the answer framed here and written
+ * with one send. */
+static enum stall serve_parsed(struct conn_loop *l, struct conn *c,
+                               const struct sg_fcgi_request *fq,
+                               struct sg_buf *body, struct sg_buf *head,
+                               struct sg_response *res)
+{
+    struct sg_ctx *ctx = l->ctx;
+    struct sg_request req;
+    struct stdin_reader in = {.p = fq->in, .left = fq->in_len};
+    struct sg_buf *out = &l->answer;
+    enum stall stall = STALL_NONE;
+    bool ok;
+
+    sg_request_init(&req, fq->envp, ctx->cfg->max_body_bytes, sg_now_ms());
+    sg_response_reset(res);
+    sg_buf_reset(head);
+    sg_buf_reset(out);
+    if (req.content_length &&
+        sg_request_read_body(&req, body, stdin_read, &in) != SG_OK)
+        sg_response_error(res, SG_API_BAD_REQUEST,
+                          "The body is shorter than Content-Length.", NULL);
+    else
+        sg_app_handle(ctx, &req, res);
+    if (sg_response_head(res, req.request_id, head) == SG_OK)
+        ok = sg_fcgi_answer(out, fq->id, head->data, head->len,
+                            req.head ? NULL : res->body.data,
+                            req.head ? 0 : res->body.len) == SG_OK;
+    else /* no answer: the server sees the request end without one */
+        ok = sg_fcgi_answer(out, fq->id, NULL, 0, NULL, 0) == SG_OK;
+    if (!ok || (out->len > ANSWER_AT_ONCE && !bound_conn(l, c)))
+        stall = STALL_ERROR;
+    else
+        stall = send_all(c->fd, out->data, out->len);
+    sg_request_release(&req);
+    sg_buf_wipe(body);
+    sg_buf_wipe(head);
+    sg_buf_wipe(out);
+    sg_response_wipe(res);
+    return stall;
+}
+
+/* Take the request c's peek holds out of the socket: the bytes peeked,
+ * now read. false: the connection failed. */
+static bool consume(struct conn_loop *l, int fd, size_t len)
+{
+    size_t got = 0;
+
+    while (got < len) {
+        ssize_t k = recv(fd, l->peek + got, len - got, MSG_DONTWAIT);
+
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return false;
+        got += (size_t)k;
+    }
+    return true;
+}
+
 /* One line per dropped request, as the operator needs it: what stalled,
  * for how long, how far the peer had got. Nothing the peer sent. */
 static void log_head_end(const struct conn_loop *l, enum head st, bool kept,
@@ -411,6 +512,32 @@ static void serve_conn(struct conn_loop *l, FCGX_Request *fr, int fd,
         enum head st = wait_head(l, &c, &seen);
         enum stall stall;
 
+        /* all of a plain request in hand: read and answered here */
+        if (st == HEAD_READY && c.complete) {
+            struct sg_fcgi_request fq;
+            enum sg_fcgi_parse ps = sg_fcgi_parse(
+                &l->parser, (const unsigned char *)l->peek, seen, &fq);
+
+            if (ps == SG_FCGI_PARSED) {
+                /* a kept connection's peer may not be reading: its
+                 * writes are bounded, as below */
+                stall = consume(l, fd, fq.len) && (!c.kept || bound_conn(l, &c))
+                            ? serve_parsed(l, &c, &fq, body, head, res)
+                            : STALL_ERROR;
+                sg_fcgi_parser_wipe(&l->parser);
+                sg_wipe(l->peek, seen);
+                if (stall == STALL_WRITE)
+                    sg_log_warn("fastcgi: the peer took no answer for %lld "
+                                "ms: request dropped",
+                                (long long)l->timeout_ms);
+                sg_app_tick(l->ctx, sg_now_ms()); /* the answer is out */
+                if (stall != STALL_NONE || !fq.keep_conn)
+                    break;
+                c.kept = true;
+                continue;
+            }
+            sg_fcgi_parser_wipe(&l->parser);
+        }
         sg_wipe(l->peek, seen); /* a copy of cookies and tokens */
         if (st != HEAD_READY) {
             log_head_end(l, st, c.kept, seen);
@@ -479,6 +606,8 @@ enum sg_serve_end sg_fcgi_serve(struct sg_ctx *ctx, int listen_fd,
     loop.reload = reload;
     loop.timeout_ms = ctx->cfg->fcgi_io_timeout_ms;
     loop.web_server_addrs = getenv("FCGI_WEB_SERVER_ADDRS");
+    memset(&loop.parser, 0, sizeof(loop.parser));
+    memset(&loop.answer, 0, sizeof(loop.answer));
     /* -1: libfcgi never accepts by itself (see the top of the file) */
     if (FCGX_InitRequest(&fr, -1, 0) != 0)
         return SG_SERVE_ERROR;
@@ -552,6 +681,8 @@ enum sg_serve_end sg_fcgi_serve(struct sg_ctx *ctx, int listen_fd,
     if (loop.epfd >= 0)
         close(loop.epfd);
     FCGX_Free(&fr, 0);
+    sg_fcgi_parser_free(&loop.parser);
+    sg_buf_free(&loop.answer);
     sg_response_free(&res);
     sg_buf_free(&body);
     sg_buf_free(&head);

@@ -166,8 +166,9 @@ static void test_shapes_utf8(void)
 }
 
 /* sg_time_rfc3339 writes its digits by hand: the same text as printf's
- * at 10,000 times spread over 0001..9999 (RFC 3339's 4-digit year, which
- * glibc's %Y does not pad), around the epoch, and strftime's past 9999. */
+ * at 10,000 times spread over 0001..9999, at year 0 and around the epoch
+ * (RFC 3339's 4-digit year, which glibc's %Y does not pad), and
+ * strftime's outside years 0..9999. */
 static void test_time_rfc3339(void)
 {
     const int64_t day = 86400LL * 1000;
@@ -175,7 +176,11 @@ static void test_time_rfc3339(void)
     int64_t samples[] = {0, 999, 1000, 951782400000 /* 2000-02-29 */,
                          -1000, -62135596800000 /* 0001-01-01 */,
                          253402300799000 /* 9999-12-31T23:59:59 */,
-                         253402300800000 /* 10000-01-01 */};
+                         253402300800000 /* 10000-01-01 */,
+                         -62167219200000 /* 0000-01-01 */,
+                         -62162035200000 /* 0000-02-29 */,
+                         -62167219201000 /* -0001-12-31T23:59:59 */,
+                         -86401000, -86400000, -86399000, -1};
     bool same = true;
 
     for (int i = 0; i < 10000 + (int)SG_ARRAY_LEN(samples); i++) {
@@ -190,7 +195,7 @@ static void test_time_rfc3339(void)
         sg_time_rfc3339(got, ms);
         if (!gmtime_r(&t, &tm))
             strcpy(want, "1970-01-01T00:00:00Z");
-        else if (tm.tm_year + 1900 <= 9999) /* RFC 3339: 4 digits */
+        else if (tm.tm_year + 1900 >= 0 && tm.tm_year + 1900 <= 9999)
             snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02dZ",
                      tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
                      tm.tm_min, tm.tm_sec);
@@ -201,7 +206,7 @@ static void test_time_rfc3339(void)
             same = false;
         }
     }
-    TAP_OK(same, "rfc3339: as printf writes it, years 1 to 10000");
+    TAP_OK(same, "rfc3339: as printf writes it, years 0 to 9999, strftime around");
 }
 
 int main(void)
