@@ -4,7 +4,7 @@
  * order:
  *   fd 0 a listening socket   spawned by the web server (lighttpd, mod_fcgid)
  *   GATEWAY_INTERFACE set     plain CGI, one request
- *   user|sessions ...         the operator CLI (cli.c)
+ *   user|sessions|bans ...    the operator CLI (cli.c)
  *   --listen ADDRESS          standalone FastCGI server (nginx)
  *   LISTEN_FDS from systemd   the same, on the socket systemd passed
  *   --check-config            validate the configuration and exit
@@ -47,7 +47,7 @@ static void usage(FILE *out)
             "usage: sessiongate [--config FILE] [--listen unix:PATH|HOST:PORT]"
             " [--workers N]\n"
             "       sessiongate --check-config [--config FILE]\n"
-            "       sessiongate user|sessions ... (see: sessiongate user "
+            "       sessiongate user|sessions|bans ... (see: sessiongate user "
             "--help)\n"
             "       sessiongate --version | --help\n"
             "\n"
