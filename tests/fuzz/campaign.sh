@@ -34,7 +34,7 @@ TARGETS=${*:-$(sed -n '/^FUZZ_TARGETS/,/^[^\t]/s|^\ttests/fuzz/fuzz_\([a-z0-9_]*
 SAN=address,undefined
 CF="-g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
     -I$BUILD/src -I/usr/include/json-c -I/usr/include/hiredis -D_GNU_SOURCE"
-LIBS="-lfcgi -lhiredis -ljwt -lcrypto -ljson-c -lpcre2-8"
+LIBS="-lfcgi -lhiredis -ljwt -lssl -lcrypto -ljson-c -lpcre2-8"
 
 mkdir -p "$BUILD/obj" && rm -rf "$BUILD/src" && cp -r src "$BUILD/src" || exit 1
 for s in $(sed -n '/^src_lib\(sessiongate\|sgredis\)_a_SOURCES/,/^$/p' Makefile.am |
