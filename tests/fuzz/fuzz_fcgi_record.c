@@ -6,7 +6,8 @@
  * Every length in them comes from the peer. Checked besides memory
  * safety: a parsed request took no more than the input; its id is not 0;
  * envp is NULL-ended after at most the pairs the input could hold, its
- * first string the role and every string holds a '='; the body lies in
+ * first string the role and every other one NUL-ended within the
+ * parser's buffer; the body lies in
  * the input or the parser. The answer to it, framed with the input as
  * body, reads back as records of that id ending in END_REQUEST.
  */
@@ -58,8 +59,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         if (strncmp(q.envp[0], "FCGI_ROLE=", 10) != 0)
             abort();
-        for (n = 0; q.envp[n]; n++)
-            if (!strchr(q.envp[n], '='))
+        /* the server's strings lie in the parser's buffer, NUL-ended
+         * there (a name may hold a NUL: cut short, as libfcgi's are) */
+        for (n = 1; q.envp[n]; n++)
+            if (q.envp[n] < ps.params.data ||
+                q.envp[n] + strlen(q.envp[n]) >= ps.params.data + ps.params.len)
                 abort();
         if (n > size / 2 + 1)
             abort();
