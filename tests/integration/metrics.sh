@@ -148,7 +148,13 @@ test_only_allowed_clients() {
 }
 
 # worker_pids: the stack's workers, one per line, sorted.
-worker_pids() { sg_stack pids worker | sort -n; }
+# The workers, not the revocation reader (verify_mode = local), which the
+# master also supervises.
+worker_pids() {
+    local readers
+    readers=$(sg_stack pids reader)
+    sg_stack pids worker | grep -vxF -e "${readers:-none}" | sort -n
+}
 
 # replaced OLD: two workers again, OLD not among them.
 replaced() {
