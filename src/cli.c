@@ -133,7 +133,7 @@ static const struct option_def *find_option(const char *arg,
 /* A value for an option that takes one once: the same twice is fine. */
 static int set_once(const char **slot, const char *name, const char *value)
 {
-    if (*slot && strcmp(*slot, value) != 0)
+    if (*slot && (!value || strcmp(*slot, value) != 0))
         return usage_error(name, NULL, "given twice with different values");
     *slot = value;
     return 0;

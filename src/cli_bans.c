@@ -140,14 +140,15 @@ static void count_window(const struct scan *sc, const struct sg_limit_window *w,
                          struct ban *b)
 {
     const struct sg_rate_policy *p = policy_of(sc->cfg, b->policy);
-    size_t first = 0;
+    size_t first = 0, live;
 
     while (first < w->n && w->times[first] <= sc->now - p->window_ms)
         first++;
-    b->count = (long long)(w->n - first);
-    if (p->limit > 0 && b->count >= p->limit)
+    live = w->n - first;
+    b->count = (long long)live;
+    if (p->limit > 0 && live >= (size_t)p->limit)
         b->locked_until =
-            w->times[first + (size_t)(b->count - p->limit)] + p->window_ms;
+            w->times[first + (live - (size_t)p->limit)] + p->window_ms;
     b->expires_at = w->ttl_ms >= 0 ? sc->now + w->ttl_ms : 0;
 }
 

@@ -546,11 +546,11 @@ int sg_handle_refresh(struct sg_ctx *ctx, struct sg_request *req,
         if (found != SG_OK)
             return body_string(req, res, "refresh_token", 4096, &tok, &len),
                    SG_OK;
-        if (!valid)
+        if (!valid) {
             sg_audit_refresh(ctx, req, NULL, SG_EAUTH);
-        if (!valid)
             return sg_response_error(res, SG_API_UNAUTHORIZED,
                                      "The refresh token is not valid.", NULL);
+        }
         return sg_response_error(res, SG_API_FORBIDDEN,
                                  "Cookie-authenticated changes need the "
                                  "X-Sessiongate-CSRF header and a same-site "

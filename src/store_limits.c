@@ -93,9 +93,9 @@ static int visit_window(struct sg_store *s, const redisReply *name,
         return 0;
     }
     w.n = r->elements / 2;
-    if (w.n && !(times = malloc(w.n * sizeof(*times))))
+    if (w.n && !(times = calloc(w.n, sizeof(*times))))
         rc = SG_ENOMEM;
-    for (size_t i = 0; rc == 0 && i < w.n; i++) {
+    for (size_t i = 0; rc == 0 && times && i < w.n; i++) {
         const redisReply *e = r->element[2 * i + 1];
         char buf[32];
         if (!sg_store_reply_copy(e, buf, sizeof(buf)))
