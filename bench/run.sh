@@ -27,6 +27,9 @@
 #           Apache: one worker per mod_fcgid process, no reader)
 #   limited verify on a fourth, with the per-user limit's counter on
 #           (ratelimit_user = 1000000/1s: counted, never reached)
+#   cluster verify through a Redis Cluster of three masters (on a fifth
+#           stack, SG_STACK_REDIS=cluster; its note is to verify's rate)
+#   tls     verify over TLS to Redis (a sixth, SG_STACK_REDIS=tls; same)
 # and once per round POST /auth/signin (--signin-conns connections, bounded
 # by the password hash) alternating with bench/hashrate, the rate the hash
 # alone allows with one process per worker on the same cores.
@@ -167,7 +170,8 @@ MON_PID=
 cleanup() {
     local d
     trap - EXIT INT TERM
-    [ -n "$MON_PID" ] && kill "$MON_PID" 2>/dev/null
+    # shellcheck disable=SC2086
+    [ -n "$MON_PID" ] && kill $MON_PID 2>/dev/null
     for d in "${STACK_DIRS[@]}"; do
         [ -d "$d/pids" ] && "$STACK" stop --dir "$d" >/dev/null 2>&1
     done
@@ -252,30 +256,55 @@ bench_token() {
 
 # ---- measurements ----------------------------------------------------------
 
-# redis_calls SOCK: total calls in INFO commandstats, but INFO's own.
-redis_calls() {
-    redis-cli -s "$1" info commandstats 2>/dev/null | tr -d '\r' |
-        awk -F'[:,=]' '/^cmdstat_/ && $1 != "cmdstat_info" { n += $3 } END { print n + 0 }'
+# redis_addrs DIR: redis-cli's address arguments for each Redis node of
+# the stack in DIR (its socket; a cluster's other masters by port)
+redis_addrs() {
+    local p first=1
+    echo "-s $1/redis.sock"
+    grep -qx 'REDIS=cluster' "$1/stack.state" 2>/dev/null || return 0
+    for p in $(sed -n 's/^REDIS_PORTS=//p' "$1/stack.state"); do
+        [ -n "$first" ] && { first=; continue; }
+        echo "-h 127.0.0.1 -p $p"
+    done
 }
 
-# roundtrips SOCK N CURL_ARGS...: commands sent by clients (MONITOR lines
-# not from Lua) per request, over N sequential requests.
+# redis_calls DIR: total calls in INFO commandstats of the stack's Redis
+# nodes, but INFO's own.
+redis_calls() {
+    local a
+    redis_addrs "$1" | while read -r a; do
+        # shellcheck disable=SC2086
+        redis-cli $a info commandstats 2>/dev/null | tr -d '\r'
+    done | awk -F'[:,=]' '/^cmdstat_/ && $1 != "cmdstat_info" { n += $3 } END { print n + 0 }'
+}
+
+# roundtrips DIR N CURL_ARGS...: commands sent by clients (MONITOR lines
+# not from Lua) to the stack's Redis nodes per request, over N sequential
+# requests.
 roundtrips() {
-    local sock=$1 n=$2 i f=$WORK/monitor.out
+    local dir=$1 n=$2 i f=$WORK/monitor.out a p
     shift 2
-    : >"$f"
-    timeout 120 redis-cli -s "$sock" monitor >"$f" 2>/dev/null &
-    MON_PID=$!
+    rm -f "$f".*
+    i=0
+    MON_PID=
+    while read -r a; do
+        i=$((i + 1))
+        # shellcheck disable=SC2086
+        timeout 120 redis-cli $a monitor >"$f.$i" 2>/dev/null &
+        MON_PID="$MON_PID $!"
+    done < <(redis_addrs "$dir")
     sleep 0.3
     for ((i = 0; i < n; i++)); do
         curl -s -o /dev/null --max-time 10 "$@"
     done
     sleep 0.3
-    kill "$MON_PID" 2>/dev/null
-    wait "$MON_PID" 2>/dev/null
+    for p in $MON_PID; do
+        kill "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+    done
     MON_PID=
-    awk -v n="$n" '/^[0-9]+\.[0-9]+ \[/ && !/ lua\] / { c++ }
-        END { printf "%.2f", c / n }' "$f"
+    cat "$f".* | awk -v n="$n" '/^[0-9]+\.[0-9]+ \[/ && !/ lua\] / { c++ }
+        END { printf "%.2f", c / n }'
 }
 
 # sock_of PID: the unix socket on the process's fd 0 (spawned by the web
@@ -326,19 +355,21 @@ worker_cpu_ms() {
 # workers and redis-server spent meanwhile.
 wrk_run() {
     local server=$1 case=$2 conns=$3 round=$4 secs=$5 script=$6 url=$7 dir=$8
-    local tmo=${9:-5} sock=$8/redis.sock before=0 after=0 line out pids
+    local tmo=${9:-5} sock=$8 before=0 after=0 line out pids
     local a0 a1 r0 r1 rpid
     [ "$case" = hello ] || [ "$case" = gate ] && sock=
     pids=$("$STACK" pids --dir "$dir" worker 2>/dev/null | tr '\n' ' ')
-    rpid=$(cat "$dir/pids/redis" 2>/dev/null)
+    rpid=$(cat "$dir"/pids/redis* 2>/dev/null)
     [ -n "$sock" ] && before=$(redis_calls "$sock")
     # shellcheck disable=SC2086
     a0=$(cpu_ticks $pids)
+    # shellcheck disable=SC2086
     r0=$(cpu_ticks $rpid)
     out=$(timeout $((secs + tmo + 30)) wrk -t"$THREADS" -c"$conns" -d"${secs}s" \
         --timeout "${tmo}s" -s "$BENCH_DIR/$script" "$url" 2>&1)
     # shellcheck disable=SC2086
     a1=$(cpu_ticks $pids)
+    # shellcheck disable=SC2086
     r1=$(cpu_ticks $rpid)
     [ -n "$sock" ] && after=$(redis_calls "$sock")
     line=$(printf '%s\n' "$out" | sed -n 's/^BENCH //p' | tail -n 1)
@@ -377,14 +408,14 @@ EMAIL_S=bench-signin@example.com
 PASSWORD=bench-password-0123456789
 
 bench_server() {
-    local server=$1 td=$WORK/$1-sg hd=$WORK/$1-hello url hurl sock token
+    local server=$1 td=$WORK/$1-sg hd=$WORK/$1-hello url hurl token
     local ld=$WORK/$1-local md=$WORK/$1-limited lurl= murl=
+    local cd=$WORK/$1-cluster sd=$WORK/$1-tls clurl='' surl=''
     local r c cases workers
 
     STACK_DIRS+=("$td" "$hd")
     url=$(stack_start "$server" "$SG_BIN" "$td") || die "$server: sessiongate stack did not start"
     hurl=$(stack_start "$server" "$HELLO" "$hd") || die "$server: hello stack did not start"
-    sock=$td/redis.sock
     token=$(bench_token "$url" "$EMAIL_V" "$EMAIL_S") || exit 2
     export BENCH_TOKEN=$token BENCH_EMAIL=$EMAIL_S BENCH_PASSWORD=$PASSWORD
 
@@ -399,12 +430,18 @@ bench_server() {
         murl=$(stack_start "$server" "$SG_BIN" "$md" "$LIMITED_CONF") || die "$server: limited stack did not start"
         LIMITED_TOKEN=$(bench_token "$murl" "$EMAIL_V") || exit 2
     else
-        cases="verify sessions health local limited private priv-loc"
-        STACK_DIRS+=("$ld" "$md")
+        cases="verify sessions health local limited private priv-loc cluster tls"
+        STACK_DIRS+=("$ld" "$md" "$cd" "$sd")
         lurl=$(stack_start "$server" "$SG_BIN" "$ld" "$LOCAL_CONF") || die "$server: local stack did not start"
         murl=$(stack_start "$server" "$SG_BIN" "$md" "$LIMITED_CONF") || die "$server: limited stack did not start"
+        # verify in roundtrip mode through three cluster masters, and
+        # through TLS to one Redis (issue 15: each against verify)
+        clurl=$(SG_STACK_REDIS=cluster stack_start "$server" "$SG_BIN" "$cd") || die "$server: cluster stack did not start"
+        surl=$(SG_STACK_REDIS=tls stack_start "$server" "$SG_BIN" "$sd") || die "$server: TLS stack did not start"
         LOCAL_TOKEN=$(bench_token "$lurl" "$EMAIL_V") || exit 2
         LIMITED_TOKEN=$(bench_token "$murl" "$EMAIL_V") || exit 2
+        CLUSTER_TOKEN=$(bench_token "$clurl" "$EMAIL_V") || exit 2
+        TLS_TOKEN=$(bench_token "$surl" "$EMAIL_V") || exit 2
     fi
     # workers serving /api/v1 (not lighttpd's idle authorizer instance)
     workers=$(rss_snapshot now "$td" | grep -vc authorizer)
@@ -431,6 +468,8 @@ bench_server() {
         limited) BENCH_TOKEN=$LIMITED_TOKEN timeout 30 wrk -t1 -c"$warm" -d1s -s "$BENCH_DIR/bearer.lua" "$murl/auth/verify" ;;
         private) timeout 30 wrk -t1 -c"$warm" -d1s -s "$BENCH_DIR/bearer.lua" "${url%/api/v1}/private/index.html" ;;
         priv-loc) BENCH_TOKEN=$LOCAL_TOKEN timeout 30 wrk -t1 -c"$warm" -d1s -s "$BENCH_DIR/bearer.lua" "${lurl%/api/v1}/private/index.html" ;;
+        cluster) BENCH_TOKEN=$CLUSTER_TOKEN timeout 30 wrk -t1 -c"$warm" -d1s -s "$BENCH_DIR/bearer.lua" "$clurl/auth/verify" ;;
+        tls) BENCH_TOKEN=$TLS_TOKEN timeout 30 wrk -t1 -c"$warm" -d1s -s "$BENCH_DIR/bearer.lua" "$surl/auth/verify" ;;
         esac
     done >/dev/null 2>&1
     timeout 30 wrk -t1 -c"$warm" -d1s -s "$BENCH_DIR/get.lua" "$hurl/hello" >/dev/null 2>&1
@@ -440,14 +479,16 @@ bench_server() {
     # Redis round trips per request, from a few sequential requests.
     for c in $cases; do
         case $c in
-        verify) echo "$server verify $(roundtrips "$sock" "$MONITOR_N" -H "Authorization: Bearer $token" "$url/auth/verify")" ;;
-        sessions) echo "$server sessions $(roundtrips "$sock" "$MONITOR_N" -H "Authorization: Bearer $token" "$url/sessions")" ;;
-        health) echo "$server health $(roundtrips "$sock" "$MONITOR_N" "$url/health")" ;;
-        local) echo "$server local $(roundtrips "$ld/redis.sock" "$MONITOR_N" -H "Authorization: Bearer $LOCAL_TOKEN" "$lurl/auth/verify")" ;;
-        limited) echo "$server limited $(roundtrips "$md/redis.sock" "$MONITOR_N" -H "Authorization: Bearer $LIMITED_TOKEN" "$murl/auth/verify")" ;;
+        verify) echo "$server verify $(roundtrips "$td" "$MONITOR_N" -H "Authorization: Bearer $token" "$url/auth/verify")" ;;
+        sessions) echo "$server sessions $(roundtrips "$td" "$MONITOR_N" -H "Authorization: Bearer $token" "$url/sessions")" ;;
+        health) echo "$server health $(roundtrips "$td" "$MONITOR_N" "$url/health")" ;;
+        local) echo "$server local $(roundtrips "$ld" "$MONITOR_N" -H "Authorization: Bearer $LOCAL_TOKEN" "$lurl/auth/verify")" ;;
+        limited) echo "$server limited $(roundtrips "$md" "$MONITOR_N" -H "Authorization: Bearer $LIMITED_TOKEN" "$murl/auth/verify")" ;;
+        cluster) echo "$server cluster $(roundtrips "$cd" "$MONITOR_N" -H "Authorization: Bearer $CLUSTER_TOKEN" "$clurl/auth/verify")" ;;
+        tls) echo "$server tls $(roundtrips "$sd" "$MONITOR_N" -H "Authorization: Bearer $TLS_TOKEN" "$surl/auth/verify")" ;;
         esac
     done >>"$RT"
-    [ "$server" = cgi ] || echo "$server signin $(roundtrips "$sock" 2 -H 'Content-Type: application/json' \
+    [ "$server" = cgi ] || echo "$server signin $(roundtrips "$td" 2 -H 'Content-Type: application/json' \
         --data-binary "{\"email\":\"$EMAIL_S\",\"password\":\"$PASSWORD\"}" "$url/auth/signin")" >>"$RT"
 
     for ((r = 1; r <= ROUNDS; r++)); do
@@ -467,6 +508,8 @@ bench_server() {
                 limited) BENCH_TOKEN=$LIMITED_TOKEN wrk_run "$server" limited "$cn" "$r" "$DURATION" bearer.lua "$murl/auth/verify" "$md" ;;
                 private) wrk_run "$server" private "$cn" "$r" "$DURATION" bearer.lua "${url%/api/v1}/private/index.html" "$td" ;;
                 priv-loc) BENCH_TOKEN=$LOCAL_TOKEN wrk_run "$server" priv-loc "$cn" "$r" "$DURATION" bearer.lua "${lurl%/api/v1}/private/index.html" "$ld" ;;
+                cluster) BENCH_TOKEN=$CLUSTER_TOKEN wrk_run "$server" cluster "$cn" "$r" "$DURATION" bearer.lua "$clurl/auth/verify" "$cd" ;;
+                tls) BENCH_TOKEN=$TLS_TOKEN wrk_run "$server" tls "$cn" "$r" "$DURATION" bearer.lua "$surl/auth/verify" "$sd" ;;
                 esac
             done
         done
@@ -504,6 +547,8 @@ bench_server() {
     "$STACK" stop --dir "$td" >/dev/null 2>&1
     [ -z "$lurl" ] || "$STACK" stop --dir "$ld" >/dev/null 2>&1
     [ -z "$murl" ] || "$STACK" stop --dir "$md" >/dev/null 2>&1
+    [ -z "$clurl" ] || "$STACK" stop --dir "$cd" >/dev/null 2>&1
+    [ -z "$surl" ] || "$STACK" stop --dir "$sd" >/dev/null 2>&1
 }
 
 echo "run.sh: $(nproc) cores, load $LOAD_BEFORE; servers: $SERVERS; conns: $CONNS;" \
@@ -574,8 +619,12 @@ awk -v rtfile="$RT" -v hashfile="$HASH" -v signcpufile="$SIGNCPU" -v tck="$TCK" 
                 if (cr > 0) ratio = sprintf("%.2f", r / cr)
                 if (cb > 0) pr = sprintf("%.2f", b / cb)
                 rtk = f[1] " hello-rt " f[3]
+                vk = f[1] " verify " f[3]
+                # through a cluster and over TLS: against verify on one plain Redis
+                if ((f[2] == "cluster" || f[2] == "tls") && (vk in rps) && median(rps[vk]) > 0)
+                    rtk = vk
                 if (f[2] != "hello" && f[2] != "hello-rt" && f[2] != "health" && f[2] !~ /^(gate|private|priv-loc)$/ && (rtk in rps) && median(rps[rtk]) > 0)
-                    note = sprintf("%.2f of hello-rt", r / median(rps[rtk]))
+                    note = sprintf("%.2f of %s", r / median(rps[rtk]), (rtk == vk ? "verify" : "hello-rt"))
             }
             rd = (key in hasredis && reqs[key] > 0) ? sprintf("%.2f", redis[key] / reqs[key]) : "-"
             au = (key in hasapp && reqs[key] > 0) ? sprintf("%.0f", appt[key] * 1e6 / tck / reqs[key]) : "-"

@@ -50,7 +50,8 @@
 # Environment: SG_BIN (default: src/sessiongate in the source tree this
 # script is in), SG_STACK_EXTRA_CONF, SG_VERIFY_MODE (every stack's
 # verify_mode unless SG_STACK_EXTRA_CONF sets one), SG_STACK_TIMEOUT, SG_STACK_USER (app
-# user when root, default www-data).
+# user when root, default www-data), SG_STACK_REDIS (plain, tls or cluster:
+# the shape of Redis, below).
 
 set -u
 shopt -u patsub_replacement 2>/dev/null || true
@@ -257,7 +258,12 @@ write_config() {
         extra="verify_mode = $SG_VERIFY_MODE${extra:+
 $extra}"
     fi
+    # a cluster verifies in roundtrip mode (local is refused with it)
+    [ "$REDIS" = cluster ] && extra=$(grep -v '^verify_mode = ' <<<"$extra")
     render "$TEMPLATES/sessiongate.conf.in" "$tmp"
+    # where Redis is, for this stack's shape
+    SG_REDIS_LINES=$(redis_config_lines) awk '/^redis = / { print ENVIRON["SG_REDIS_LINES"]; next } { print }' \
+        "$tmp" >"$tmp.x" && mv "$tmp.x" "$tmp"
     if [ "${SHIPPED:-0}" = 1 ]; then
         grep -v '^pbkdf2_iterations[[:space:]]*=' "$tmp" >"$tmp.x"
         mv "$tmp.x" "$tmp"
@@ -321,10 +327,55 @@ port_listening() {
 }
 
 # ---- redis -----------------------------------------------------------------
+#
+# SG_STACK_REDIS (recorded in stack.state as REDIS) picks what sessiongate
+# talks to; the tests reach the data on D/redis.sock (on a cluster,
+# `redis-cli -c -p` the first of REDIS_PORTS: -c follows MOVED):
+#   plain    one redis-server on the unix socket D/redis.sock (default)
+#   tls      one redis-server that sessiongate reaches on a loopback
+#            tls-port (redis_tls, a CA and a certificate for 127.0.0.1
+#            made in D/tls by openssl); D/redis.sock as well
+#   cluster  three masters on loopback ports (redis-cli --cluster create,
+#            no replicas), given to sessiongate as redis_cluster seeds;
+#            the first one also listens on D/redis.sock
+# The nodes are "redis", "redis-2", "redis-3": D/NODE.conf, D/NODE.log,
+# D/pids/NODE; their TCP ports are in stack.state (REDIS_PORTS).
 
-redis_ping() {
-    [ -S "$D/redis.sock" ] &&
-        [ "$(redis-cli -s "$D/redis.sock" ping 2>/dev/null)" = PONG ]
+redis_nodes() {
+    if [ "$REDIS" = cluster ]; then echo redis redis-2 redis-3; else echo redis; fi
+}
+
+# node_port NODE: its TCP port (tls, cluster), empty for plain
+node_port() {
+    local i=1 n p
+    for n in $(redis_nodes); do
+        [ "$n" = "$1" ] && break
+        i=$((i + 1))
+    done
+    p=$(state REDIS_PORTS | cut -d' ' -f$i)
+    echo "$p"
+}
+
+# rcli NODE ARGS...: redis-cli to NODE (node "redis" on the unix socket)
+rcli() {
+    local n=$1
+    shift
+    if [ "$n" = redis ]; then
+        [ -S "$D/redis.sock" ] || return 1
+        redis-cli -s "$D/redis.sock" "$@"
+    else
+        redis-cli -h 127.0.0.1 -p "$(node_port "$n")" "$@"
+    fi
+}
+
+redis_ping() { [ "$(rcli "$1" ping 2>/dev/null)" = PONG ]; }
+
+# cluster_ok: every node says cluster_state:ok (every slot served)
+cluster_ok() {
+    local n
+    for n in $(redis_nodes); do
+        rcli "$n" cluster info 2>/dev/null | tr -d '\r' | grep -qx 'cluster_state:ok' || return 1
+    done
 }
 
 # up_or_dead PID CHECK...: CHECK succeeds, or PID has died: either ends a
@@ -335,26 +386,125 @@ up_or_dead() {
     "$@" || ! alive "$pid"
 }
 
-redis_start() {
-    local pid
-    if alive "$(pid_of redis)"; then
-        echo "stack.sh: redis already running" >&2
-        return 0
+# pick_port: a loopback port nothing listens on now, random in 20000-59999
+pick_port() {
+    local p i
+    for ((i = 0; i < 50; i++)); do
+        p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+        port_listening "$p" || { echo "$p"; return 0; }
+    done
+    return 1
+}
+
+# tls_files: D/tls/ca.pem and a certificate for 127.0.0.1 signed by it
+# (P-256, valid for two days: a stack lives for one test run)
+tls_files() {
+    local t=$D/tls
+    [ -s "$t/redis.pem" ] && return 0
+    mkdir -p "$t" && chmod 0755 "$t" || return 1
+    (
+        set -e
+        umask 077
+        openssl req -x509 -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+            -keyout "$t/ca.key" -out "$t/ca.pem" -days 2 -subj /CN=sessiongate-stack-ca
+        openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+            -keyout "$t/redis.key" -out "$t/redis.csr" -subj /CN=127.0.0.1
+        printf 'subjectAltName = IP:127.0.0.1, DNS:localhost\n' >"$t/ext"
+        openssl x509 -req -in "$t/redis.csr" -CA "$t/ca.pem" -CAkey "$t/ca.key" \
+            -CAcreateserial -days 2 -extfile "$t/ext" -out "$t/redis.pem"
+    ) >>"$D/openssl.out" 2>&1 || { cat "$D/openssl.out" >&2; return 1; }
+    chmod 0644 "$t/ca.pem"
+}
+
+# redis_confs: D/NODE.conf for each node, from tests/stack/redis.conf.in
+# and the lines of the shape; picks the TCP ports the first time.
+redis_confs() {
+    local n p ports='' i=0
+    if [ "$REDIS" != plain ] && [ -z "$(state REDIS_PORTS)" ]; then
+        for n in $(redis_nodes); do
+            p=$(pick_port) || die "no free port for redis"
+            ports="$ports${ports:+ }$p"
+            [ "$REDIS" = cluster ] && { p=$(pick_port) || die "no free port for redis"; ports="$ports,$p"; }
+        done
+        # cluster bus ports ride along after a comma; REDIS_PORTS has the
+        # client ports alone
+        echo "REDIS_PORTS=$(tr ' ' '\n' <<<"$ports" | cut -d, -f1 | tr '\n' ' ' | sed 's/ $//')" >>"$D/stack.state"
+        echo "REDIS_BUS=$(tr ' ' '\n' <<<"$ports" | cut -d, -f2 | tr '\n' ' ' | sed 's/ $//')" >>"$D/stack.state"
     fi
-    rm -f "$D/redis.sock"
-    redis-server "$D/redis.conf" </dev/null >>"$D/redis.log" 2>&1 &
-    pid=$!
-    echo $pid >"$D/pids/redis"
-    poll_until up_or_dead "$pid" redis_ping && redis_ping && return 0
-    echo "stack.sh: redis-server did not answer PING on $D/redis.sock" >&2
+    [ "$REDIS" = tls ] && { tls_files || die "cannot make the TLS files in $D/tls"; }
+    for n in $(redis_nodes); do
+        i=$((i + 1))
+        render "$TEMPLATES/redis.conf.in" "$D/$n.conf"
+        if [ "$n" != redis ]; then
+            sed -i -e '/^unixsocket/d' -e "s|^logfile .*|logfile $D/$n.log|" "$D/$n.conf"
+        fi
+        p=$(node_port "$n")
+        case $REDIS in
+        tls) printf '%s\n' "bind 127.0.0.1" "tls-port $p" \
+            "tls-cert-file $D/tls/redis.pem" "tls-key-file $D/tls/redis.key" \
+            "tls-ca-cert-file $D/tls/ca.pem" "tls-auth-clients no" >>"$D/$n.conf" ;;
+        cluster) printf '%s\n' "bind 127.0.0.1" "port $p" \
+            "cluster-enabled yes" "cluster-port $(state REDIS_BUS | cut -d' ' -f$i)" \
+            "cluster-config-file $D/$n-nodes.conf" "cluster-node-timeout 5000" >>"$D/$n.conf" ;;
+        esac
+    done
+}
+
+redis_start() {
+    local n pid seeds=''
+    for n in $(redis_nodes); do
+        if alive "$(pid_of "$n")"; then
+            echo "stack.sh: $n already running" >&2
+            continue
+        fi
+        [ "$n" = redis ] && rm -f "$D/redis.sock"
+        redis-server "$D/$n.conf" </dev/null >>"$D/$n.log" 2>&1 &
+        pid=$!
+        echo $pid >"$D/pids/$n"
+    done
+    for n in $(redis_nodes); do
+        pid=$(pid_of "$n")
+        poll_until up_or_dead "$pid" redis_ping "$n" && redis_ping "$n" && continue
+        echo "stack.sh: $n did not answer PING" >&2
+        return 1
+    done
+    [ "$REDIS" = cluster ] || return 0
+    # a new cluster: its masters share the slots; a restarted one finds
+    # itself again from its nodes.conf files
+    if rcli redis cluster info 2>/dev/null | tr -d '\r' | grep -qx 'cluster_slots_assigned:0'; then
+        for n in $(redis_nodes); do seeds="$seeds 127.0.0.1:$(node_port "$n")"; done
+        # shellcheck disable=SC2086
+        redis-cli --cluster create $seeds --cluster-replicas 0 --cluster-yes \
+            >>"$D/redis-cluster.out" 2>&1 ||
+            { echo "stack.sh: redis-cli --cluster create failed:" >&2; tail -n 20 "$D/redis-cluster.out" >&2; return 1; }
+    fi
+    poll_until cluster_ok && return 0
+    echo "stack.sh: the cluster did not reach cluster_state:ok" >&2
     return 1
 }
 
 redis_stop() {
-    local pid
-    pid=$(pid_of redis) || return 0
-    stop_pids TERM "$pid"
-    rm -f "$D/pids/redis" "$D/redis.sock"
+    local n pids=''
+    for n in $(redis_nodes); do
+        pids="$pids $(pid_of "$n")"
+    done
+    # shellcheck disable=SC2086
+    [ -n "${pids// /}" ] && stop_pids TERM $pids
+    for n in $(redis_nodes); do rm -f "$D/pids/$n"; done
+    rm -f "$D/redis.sock"
+}
+
+# redis_config_lines: what sessiongate.conf says about where Redis is
+redis_config_lines() {
+    local n seeds=''
+    case $REDIS in
+    plain) echo "redis = unix:$D/redis.sock" ;;
+    tls) printf '%s\n' "redis = 127.0.0.1:$(node_port redis)" "redis_tls = on" \
+        "redis_tls_ca_file = $D/tls/ca.pem" ;;
+    cluster)
+        for n in $(redis_nodes); do seeds="$seeds${seeds:+, }127.0.0.1:$(node_port "$n")"; done
+        echo "redis_cluster = $seeds" ;;
+    esac
 }
 
 # ---- web servers -----------------------------------------------------------
@@ -565,6 +715,7 @@ cmd_start() {
     *) die "unknown server '$SERVER' (lighttpd, apache, nginx or cgi)" ;;
     esac
     command -v redis-server >/dev/null || die "redis-server is not installed"
+    [ "$REDIS" != tls ] || command -v openssl >/dev/null || die "SG_STACK_REDIS=tls: openssl is not installed"
     if ! [[ $PORT =~ ^[0-9]+$ ]] || [ "$PORT" -lt 1 ] || [ "$PORT" -gt 65535 ]; then
         die "--port: not a port number: '$PORT'"
     fi
@@ -580,7 +731,7 @@ cmd_start() {
     mkdir -p "$D" || die "cannot create $D"
     D=$(cd "$D" && pwd)
     if [ -s "$D/stack.state" ]; then
-        for i in server sessiongate fcgiwrap redis; do
+        for i in server sessiongate fcgiwrap redis redis-2 redis-3; do
             alive "$(pid_of $i)" && die "$D already runs a stack (stop it first)"
         done
     fi
@@ -592,7 +743,7 @@ cmd_start() {
     set_app_bin
     set_site
     # Logs of a previous run in D would confuse the port-taken check.
-    rm -rf "$D/pids" "$D"/*.log "$D/run"
+    rm -rf "$D/pids" "$D"/*.log "$D/run" "$D"/redis*-nodes.conf "$D/tls"
     mkdir -p "$D/pids" "$D/run"
     chmod 0755 "$D" "$D/run"
     [ -n "$APP_CHOWN" ] && chown "$APP_CHOWN" "$D/run"
@@ -606,9 +757,10 @@ SHIPPED=$SHIPPED
 URL=http://127.0.0.1:$PORT/api/v1
 SITE=http://127.0.0.1:$PORT/
 EOF
+    echo "REDIS=$REDIS" >>"$D/stack.state"
     write_secret
+    redis_confs
     write_config
-    render "$TEMPLATES/redis.conf.in" "$D/redis.conf"
 
     # From here on, any failure (die included) stops what was started.
     trap 'start_failed' EXIT
@@ -701,6 +853,11 @@ PORT=
 D=
 ROLE=all
 SHIPPED=${SG_STACK_SHIPPED:-0}
+REDIS=${SG_STACK_REDIS:-plain}
+case $REDIS in
+plain | tls | cluster) ;;
+*) die "SG_STACK_REDIS: plain, tls or cluster, not '$REDIS'" ;;
+esac
 while [ $# -gt 0 ]; do
     case $1 in
     --port) PORT=${2:-}; shift 2 || usage ;;
@@ -720,6 +877,8 @@ if [ "$CMD" != start ]; then
     PORT=$(state PORT)
     WORKERS=$(state WORKERS)
     SHIPPED=$(state SHIPPED)
+    REDIS=$(state REDIS)
+    REDIS=${REDIS:-plain}
     set_user
 fi
 

@@ -64,14 +64,14 @@ api_written_behind() {
     sg_poll 60 api_request_count_at_least "$uid" "$sid" "$2" && return 0
     # what a post-mortem needs: the count Redis has, and what the workers
     # said about their flushes
-    echo "api_written_behind: request_count $(redis-cli -s "$SG_DIR/redis.sock" \
+    echo "api_written_behind: request_count $(sg_redis \
         HGET "${API_REDIS_PREFIX}{u:$uid}:s:$sid" request_count), not $2, after 60 s" >&2
     grep -hE 'activity|redis|worker' "$SG_DIR"/*.log 2>/dev/null | tail -n 20 >&2
     return 1
 }
 api_request_count_at_least() {
     local n
-    n=$(redis-cli -s "$SG_DIR/redis.sock" HGET "${API_REDIS_PREFIX}{u:$1}:s:$2" request_count)
+    n=$(sg_redis HGET "${API_REDIS_PREFIX}{u:$1}:s:$2" request_count)
     [ "${n:-0}" -ge "$3" ]
 }
 
@@ -159,9 +159,9 @@ api_set_roles() {
     out=$("$SG_BIN" user roles "$email" "$@" --config "$SG_DIR/sessiongate.conf" 2>&1) && return 0
     case $out in
     *"unexpected argument 'user'"*)
-        uid=$(redis-cli -s "$SG_DIR/redis.sock" GET "${API_REDIS_PREFIX}email:$(tr 'A-Z' 'a-z' <<<"$email")")
+        uid=$(sg_redis GET "${API_REDIS_PREFIX}email:$(tr 'A-Z' 'a-z' <<<"$email")")
         [ -n "$uid" ] || { echo "api_set_roles: no user $email" >&2; return 1; }
-        redis-cli -s "$SG_DIR/redis.sock" HSET "${API_REDIS_PREFIX}{u:$uid}:user" roles "$(IFS=,; echo "$*")" >/dev/null
+        sg_redis HSET "${API_REDIS_PREFIX}{u:$uid}:user" roles "$(IFS=,; echo "$*")" >/dev/null
         ;;
     *)
         echo "api_set_roles: sessiongate user roles failed: $out" >&2
@@ -193,17 +193,32 @@ API_MON_PID=
 API_RT_SETUP_RE='^"(SCRIPT|FUNCTION|SELECT|AUTH|CLIENT|HELLO)"'
 API_RT_BEHIND_RE='^"(XREAD|XREVRANGE)"|"'"${API_REDIS_PREFIX}"'revocations:epoch"|^"(EVALSHA|FCALL)" "[0-9a-z_]+" "[0-9]+" "'"${API_REDIS_PREFIX}"'revocations"'
 api_round_trips() {
-    local mon=$SG_DIR/monitor.out marker="sg-rt-marker-$$-$RANDOM" sock=$SG_DIR/redis.sock
-    : >"$mon"
-    redis-cli -s "$sock" monitor >"$mon" 2>&1 &
-    API_MON_PID=$!
-    sg_poll 60 grep -q '^OK' "$mon" || echo "api_round_trips: MONITOR did not start" >&2
+    local mon=$SG_DIR/monitor.out marker="sg-rt-marker-$$-$RANDOM" n=0 a
+    local -a nodes
+    # every node the stack has (a cluster's masters: commands to any of
+    # them count), each with a MONITOR of its own
+    mapfile -t nodes < <(api_redis_nodes)
+    API_MON_PID=
+    for a in "${nodes[@]}"; do
+        n=$((n + 1))
+        : >"$mon.$n"
+        # shellcheck disable=SC2086
+        redis-cli $a monitor >"$mon.$n" 2>&1 &
+        API_MON_PID="$API_MON_PID $!"
+        sg_poll 60 grep -q '^OK' "$mon.$n" || echo "api_round_trips: MONITOR did not start" >&2
+    done
     "$@"
-    redis-cli -s "$sock" echo "$marker" >/dev/null
-    sg_poll 60 grep -qF "$marker" "$mon" || echo "api_round_trips: MONITOR did not show the marker" >&2
+    n=0
+    for a in "${nodes[@]}"; do
+        n=$((n + 1))
+        # shellcheck disable=SC2086
+        redis-cli $a echo "$marker" >/dev/null
+        sg_poll 60 grep -qF "$marker" "$mon.$n" || echo "api_round_trips: MONITOR did not show the marker" >&2
+    done
     api_monitor_stop
-    API_RT_CMDS=$(grep -E '^[0-9]+\.[0-9]+ \[' "$mon" | grep -v -E '^[0-9.]+ \[[0-9]+ lua\]' |
+    API_RT_CMDS=$(cat "$mon".* | grep -E '^[0-9]+\.[0-9]+ \[' | grep -v -E '^[0-9.]+ \[[0-9]+ lua\]' |
         grep -vF "$marker" | cut -d' ' -f4- | grep -vE "$API_RT_BEHIND_RE" | cut -c1-60)
+    rm -f "$mon".*
     API_RT_ALL=$(grep -c . <<<"$API_RT_CMDS")
     API_RT_REQ_CMDS=$(grep -ivE "$API_RT_SETUP_RE" <<<"$API_RT_CMDS")
     API_RT=$(grep -c . <<<"$API_RT_REQ_CMDS")
@@ -213,10 +228,25 @@ api_round_trips() {
     return 0
 }
 
+# api_redis_nodes: redis-cli's address arguments for each node of the
+# current stack: its socket, and a cluster's other masters by port
+api_redis_nodes() {
+    local p first=1
+    echo "-s $SG_DIR/redis.sock"
+    sg_redis_is cluster || return 0
+    for p in $(sed -n 's/^REDIS_PORTS=//p' "$SG_DIR/stack.state"); do
+        [ -n "$first" ] && { first=; continue; }
+        echo "-h 127.0.0.1 -p $p"
+    done
+}
+
 api_monitor_stop() {
-    [ -n "$API_MON_PID" ] || return 0
-    kill "$API_MON_PID" 2>/dev/null
-    wait "$API_MON_PID" 2>/dev/null
+    local p
+    [ -n "${API_MON_PID// /}" ] || return 0
+    for p in $API_MON_PID; do
+        kill "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+    done
     API_MON_PID=
 }
 

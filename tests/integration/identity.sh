@@ -294,8 +294,8 @@ test_refresh_rotation_and_reuse() {
     local uid key st rt
     uid=$(jwt_part "$t3" 2 | jq -r .sub)
     key="${API_REDIS_PREFIX}{u:$uid}:s:$sid"
-    st=$(redis-cli -s "$SG_DIR/redis.sock" PTTL "$key")
-    rt=$(redis-cli -s "$SG_DIR/redis.sock" PTTL "$key:rt")
+    st=$(sg_redis PTTL "$key")
+    rt=$(sg_redis PTTL "$key:rt")
     assertTrue "rotated set outlives the session: session $st ms, set $rt ms" \
         "[ '$st' -gt 0 ] && [ '$rt' -ge '$st' ]"
 
@@ -530,7 +530,7 @@ token_claim() { jwt_part "$1" 2 | jq -r ".$2"; }
 session_redis() {
     local t=$1
     shift
-    redis-cli -s "$SG_DIR/redis.sock" "$1" \
+    sg_redis "$1" \
         "${API_REDIS_PREFIX}{u:$(token_claim "$t" sub)}:s:$(token_claim "$t" sid)" "${@:2}"
 }
 
@@ -598,7 +598,7 @@ test_written_behind_when_quiet() {
     api_local || startSkipping
     api_new_user quiet || fail "sign-in"
     for i in 1 2 3 4 5 6 7 8 9 10; do
-        n=$(redis-cli -s "$SG_DIR/redis.sock" HGET "${API_REDIS_PREFIX}{u:$API_UID}:s:$API_SID" request_count)
+        n=$(sg_redis HGET "${API_REDIS_PREFIX}{u:$API_UID}:s:$API_SID" request_count)
         api_auth "$API_TOKEN" GET /auth/verify
         assertEquals "verify $i" 200 "$SG_STATUS"
         sg_status GET /health >/dev/null

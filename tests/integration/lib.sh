@@ -143,6 +143,31 @@ sg_pick_port() {
     return 1
 }
 
+# sg_redis ARGS...: redis-cli to the stack's data: SG_DIR/redis.sock, or
+# on a cluster its first master's port with -c (which follows MOVED, so a
+# command naming a key reaches the master of its slot; redis-cli takes no
+# -c with a socket)
+sg_redis() {
+    local p
+    p=$(sed -n 's/^REDIS_PORTS=\([0-9]*\).*/\1/p' "$SG_DIR/stack.state" 2>/dev/null)
+    if [ -n "$p" ] && grep -qx 'REDIS=cluster' "$SG_DIR/stack.state"; then
+        redis-cli -c -h 127.0.0.1 -p "$p" "$@"
+    else
+        redis-cli -s "$SG_DIR/redis.sock" "$@"
+    fi
+}
+
+# sg_redis_is SHAPE: the stacks run on that shape of Redis (SG_STACK_REDIS:
+# plain, tls or cluster)
+sg_redis_is() { [ "${SG_STACK_REDIS:-plain}" = "$1" ]; }
+
+# sg_skip_on_cluster WHY: skip the current test on a cluster stack
+sg_skip_on_cluster() {
+    sg_redis_is cluster || return 1
+    startSkipping
+    echo "# skipped on a cluster: $*"
+}
+
 sg_stack() {
     local cmd=$1
     shift

@@ -678,8 +678,14 @@ degraded_verify() {
 # those of verify_mode = local's revocation reader (on its own time) and
 # INFO itself.
 redis_calls() {
-    redis-cli -s "$SG_DIR/redis.sock" INFO commandstats | tr -d '\r' |
-        awk -F'[:=,]' '/^cmdstat_/ { c = substr($1, 9); if (c ~ /^(info|script|select|auth|client|hello|ping|command|xread|xrevrange)(\||$)/) next; print c, $3 }' |
+    local a
+    # every node of the stack (a cluster's masters), summed
+    api_redis_nodes | while read -r a; do
+        # shellcheck disable=SC2086
+        redis-cli $a INFO commandstats
+    done | tr -d '\r' |
+        awk -F'[:=,]' '/^cmdstat_/ { c = substr($1, 9); if (c ~ /^(info|script|select|auth|client|hello|ping|command|xread|xrevrange|cluster)(\||$)/) next; n[c] += $3 }
+            END { for (c in n) print c, n[c] }' |
         sort
 }
 
