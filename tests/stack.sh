@@ -419,17 +419,17 @@ tls_files() {
 # redis_confs: D/NODE.conf for each node, from tests/stack/redis.conf.in
 # and the lines of the shape; picks the TCP ports the first time.
 redis_confs() {
-    local n p ports='' i=0
+    local n p ports='' bus='' i=0
     if [ "$REDIS" != plain ] && [ -z "$(state REDIS_PORTS)" ]; then
+        # client ports, and a cluster's bus ports
         for n in $(redis_nodes); do
             p=$(pick_port) || die "no free port for redis"
             ports="$ports${ports:+ }$p"
-            [ "$REDIS" = cluster ] && { p=$(pick_port) || die "no free port for redis"; ports="$ports,$p"; }
+            [ "$REDIS" = cluster ] || continue
+            p=$(pick_port) || die "no free port for redis"
+            bus="$bus${bus:+ }$p"
         done
-        # cluster bus ports ride along after a comma; REDIS_PORTS has the
-        # client ports alone
-        echo "REDIS_PORTS=$(tr ' ' '\n' <<<"$ports" | cut -d, -f1 | tr '\n' ' ' | sed 's/ $//')" >>"$D/stack.state"
-        echo "REDIS_BUS=$(tr ' ' '\n' <<<"$ports" | cut -d, -f2 | tr '\n' ' ' | sed 's/ $//')" >>"$D/stack.state"
+        printf 'REDIS_PORTS=%s\nREDIS_BUS=%s\n' "$ports" "$bus" >>"$D/stack.state"
     fi
     [ "$REDIS" = tls ] && { tls_files || die "cannot make the TLS files in $D/tls"; }
     for n in $(redis_nodes); do

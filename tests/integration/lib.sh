@@ -161,13 +161,6 @@ sg_redis() {
 # plain, tls or cluster)
 sg_redis_is() { [ "${SG_STACK_REDIS:-plain}" = "$1" ]; }
 
-# sg_skip_on_cluster WHY: skip the current test on a cluster stack
-sg_skip_on_cluster() {
-    sg_redis_is cluster || return 1
-    startSkipping
-    echo "# skipped on a cluster: $*"
-}
-
 sg_stack() {
     local cmd=$1
     shift
