@@ -45,6 +45,9 @@ SSL_CTX *sg_tls_ctx_new(const struct sg_config *cfg, char *err, size_t errlen)
         goto fail;
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    /* a record's header and body in one read(2), not two: a reply is
+     * one or two small records */
+    SSL_CTX_set_read_ahead(ctx, 1);
     step = cfg->redis_tls_ca_file ? cfg->redis_tls_ca_file
                                   : "the system's trusted CAs";
     if (cfg->redis_tls_ca_file ? SSL_CTX_load_verify_locations(
@@ -199,8 +202,7 @@ bool sg_tls_idle_ok(SSL *ssl, int fd)
     int flags = fcntl(fd, F_GETFL), rc, e;
     char b;
 
-    if (flags < 0 || SSL_pending(ssl) > 0 ||
-        fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
         return false;
     rc = SSL_peek(ssl, &b, 1);
     e = rc > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl, rc);
