@@ -465,7 +465,9 @@ static bool still_open(const struct sg_store *s)
     char b;
     ssize_t n = recv(s->c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
 
-    if (n > 0 && s->ssl) /* perhaps TLS 1.3 session tickets */
+    /* over TLS, perhaps session tickets; with read-ahead, bytes may also
+     * wait in OpenSSL's buffer while the socket is empty */
+    if (s->ssl && (n > 0 || SSL_has_pending(s->ssl)))
         return sg_tls_idle_ok(s->ssl, s->c->fd);
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
 }
