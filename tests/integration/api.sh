@@ -197,7 +197,7 @@ api_round_trips() {
     local -a nodes
     # every node the stack has (a cluster's masters: commands to any of
     # them count), each with a MONITOR of its own
-    mapfile -t nodes < <(api_redis_nodes)
+    mapfile -t nodes < <(sg_redis_nodes)
     API_MON_PID=
     for a in "${nodes[@]}"; do
         n=$((n + 1))
@@ -226,18 +226,6 @@ api_round_trips() {
     API_RT_STEADY=$API_RT_ALL
     [ "${SG_SERVER:-}" = cgi ] && API_RT_STEADY=$API_RT
     return 0
-}
-
-# api_redis_nodes: redis-cli's address arguments for each node of the
-# current stack: its socket, and a cluster's other masters by port
-api_redis_nodes() {
-    local p first=1
-    echo "-s $SG_DIR/redis.sock"
-    sg_redis_is cluster || return 0
-    for p in $(sed -n 's/^REDIS_PORTS=//p' "$SG_DIR/stack.state"); do
-        [ -n "$first" ] && { first=; continue; }
-        echo "-h 127.0.0.1 -p $p"
-    done
 }
 
 api_monitor_stop() {

@@ -157,6 +157,19 @@ sg_redis() {
     fi
 }
 
+# sg_redis_nodes [DIR]: redis-cli's address arguments, a line for each
+# Redis node of the stack in DIR (default: the current one): its socket,
+# and a cluster's other masters by port
+sg_redis_nodes() {
+    local d=${1:-$SG_DIR} p first=1
+    echo "-s $d/redis.sock"
+    grep -qx 'REDIS=cluster' "$d/stack.state" 2>/dev/null || return 0
+    for p in $(sed -n 's/^REDIS_PORTS=//p' "$d/stack.state"); do
+        [ -n "$first" ] && { first=; continue; }
+        echo "-h 127.0.0.1 -p $p"
+    done
+}
+
 # sg_redis_is SHAPE: the stacks run on that shape of Redis (SG_STACK_REDIS:
 # plain, tls or cluster)
 sg_redis_is() { [ "${SG_STACK_REDIS:-plain}" = "$1" ]; }

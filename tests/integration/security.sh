@@ -680,7 +680,7 @@ degraded_verify() {
 redis_calls() {
     local a
     # every node of the stack (a cluster's masters), summed
-    api_redis_nodes | while read -r a; do
+    sg_redis_nodes | while read -r a; do
         # shellcheck disable=SC2086
         redis-cli $a INFO commandstats
     done | tr -d '\r' |
