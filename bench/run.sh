@@ -35,8 +35,9 @@
 # alone allows with one process per worker on the same cores.
 #
 # It prints one table: req/s (median of the rounds), p50 and p99 (medians),
-# the ratio to the ceiling of the same server and connection count (for
-# signin: to the hash rate), p99 over the ceiling's p99, Redis commands per
+# the ratio to the ceiling of the same server and connection count (the
+# median over the rounds of each round's ratio, so drift between rounds
+# cancels out; for signin: to the hash rate), p99 over the ceiling's p99, Redis commands per
 # request (INFO commandstats deltas over the timed runs, commands run
 # inside Lua scripts included, over wrk's request count) and Redis round
 # trips per request (commands sent by clients, counted with MONITOR over a
@@ -256,23 +257,11 @@ bench_token() {
 
 # ---- measurements ----------------------------------------------------------
 
-# redis_addrs DIR: redis-cli's address arguments for each Redis node of
-# the stack in DIR (its socket; a cluster's other masters by port)
-redis_addrs() {
-    local p first=1
-    echo "-s $1/redis.sock"
-    grep -qx 'REDIS=cluster' "$1/stack.state" 2>/dev/null || return 0
-    for p in $(sed -n 's/^REDIS_PORTS=//p' "$1/stack.state"); do
-        [ -n "$first" ] && { first=; continue; }
-        echo "-h 127.0.0.1 -p $p"
-    done
-}
-
 # redis_calls DIR: total calls in INFO commandstats of the stack's Redis
 # nodes, but INFO's own.
 redis_calls() {
     local a
-    redis_addrs "$1" | while read -r a; do
+    sg_redis_nodes "$1" | while read -r a; do
         # shellcheck disable=SC2086
         redis-cli $a info commandstats 2>/dev/null | tr -d '\r'
     done | awk -F'[:,=]' '/^cmdstat_/ && $1 != "cmdstat_info" { n += $3 } END { print n + 0 }'
@@ -292,7 +281,7 @@ roundtrips() {
         # shellcheck disable=SC2086
         timeout 120 redis-cli $a monitor >"$f.$i" 2>/dev/null &
         MON_PID="$MON_PID $!"
-    done < <(redis_addrs "$dir")
+    done < <(sg_redis_nodes "$dir")
     sleep 0.3
     for ((i = 0; i < n; i++)); do
         curl -s -o /dev/null --max-time 10 "$@"
@@ -409,7 +398,7 @@ PASSWORD=bench-password-0123456789
 
 bench_server() {
     local server=$1 td=$WORK/$1-sg hd=$WORK/$1-hello url hurl token
-    local ld=$WORK/$1-local md=$WORK/$1-limited lurl= murl=
+    local ld=$WORK/$1-local md=$WORK/$1-limited lurl='' murl=''
     local cd=$WORK/$1-cluster sd=$WORK/$1-tls clurl='' surl=''
     local r c cases workers
 
@@ -577,6 +566,16 @@ awk -v rtfile="$RT" -v hashfile="$HASH" -v signcpufile="$SIGNCPU" -v tck="$TCK" 
         if (n == 0) return 0
         return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
     }
+    # the median over the rounds of k req/s over c req/s in the same
+    # round: ceiling and target ran minutes apart at most, so drift
+    # (another load, thermal, the host) cancels out of each pair
+    function pratio(k, c,   rs, n, i, s, m) {
+        n = split(rounds[k], rs, " "); s = ""; m = 0
+        for (i = 1; i <= n; i++)
+            if (((c SUBSEP rs[i]) in rr) && rr[c, rs[i]] > 0) {
+                s = s " " rr[k, rs[i]] / rr[c, rs[i]]; m++ }
+        return m ? median(s) : -1
+    }
     BEGIN {
         while ((getline l < rtfile) > 0) { split(l, f, " "); rt[f[1] " " f[2]] = f[3] }
         while ((getline l < hashfile) > 0) {
@@ -588,6 +587,7 @@ awk -v rtfile="$RT" -v hashfile="$HASH" -v signcpufile="$SIGNCPU" -v tck="$TCK" 
         if (!(key in seen)) { seen[key] = 1; order[++nk] = key }
         for (i = 5; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
         rps[key] = rps[key] " " v["rps"]; p50[key] = p50[key] " " v["p50_us"]
+        rr[key, $4] = v["rps"]; rounds[key] = rounds[key] " " $4
         p99[key] = p99[key] " " v["p99_us"]; reqs[key] += v["requests"]
         serr[key] += v["errors"]; non2xx[key] += v["non2xx"]
         if (v["requests"] == 0) empty[key] = 1
@@ -615,16 +615,16 @@ awk -v rtfile="$RT" -v hashfile="$HASH" -v signcpufile="$SIGNCPU" -v tck="$TCK" 
                     note = note sprintf("; CPU/sign-in %d ms, hash %d ms (%.2f)",
                         scpu[f[1]], hc, hc / scpu[f[1]])
             } else if (ck in rps) {
-                cr = median(rps[ck]); cb = median(p99[ck])
-                if (cr > 0) ratio = sprintf("%.2f", r / cr)
+                cr = pratio(key, ck); cb = median(p99[ck])
+                if (cr >= 0) ratio = sprintf("%.2f", cr)
                 if (cb > 0) pr = sprintf("%.2f", b / cb)
                 rtk = f[1] " hello-rt " f[3]
                 vk = f[1] " verify " f[3]
                 # through a cluster and over TLS: against verify on one plain Redis
-                if ((f[2] == "cluster" || f[2] == "tls") && (vk in rps) && median(rps[vk]) > 0)
+                if ((f[2] == "cluster" || f[2] == "tls") && (vk in rps))
                     rtk = vk
-                if (f[2] != "hello" && f[2] != "hello-rt" && f[2] != "health" && f[2] !~ /^(gate|private|priv-loc)$/ && (rtk in rps) && median(rps[rtk]) > 0)
-                    note = sprintf("%.2f of %s", r / median(rps[rtk]), (rtk == vk ? "verify" : "hello-rt"))
+                if (f[2] != "hello" && f[2] != "hello-rt" && f[2] != "health" && f[2] !~ /^(gate|private|priv-loc)$/ && (rtk in rps) && (pr2 = pratio(key, rtk)) >= 0)
+                    note = sprintf("%.2f of %s", pr2, (rtk == vk ? "verify" : "hello-rt"))
             }
             rd = (key in hasredis && reqs[key] > 0) ? sprintf("%.2f", redis[key] / reqs[key]) : "-"
             au = (key in hasapp && reqs[key] > 0) ? sprintf("%.0f", appt[key] * 1e6 / tck / reqs[key]) : "-"
@@ -670,7 +670,9 @@ awk -v results="$RESULTS" '
         if (np == 0) print "  (no long-lived workers: CGI)"
     }' "$RSS"
 echo
-echo "ratio: req/s over the hello ceiling behind the same server, same connections;"
+echo "ratio: req/s over the hello ceiling behind the same server, same connections,"
+echo "  in the same round, the median of the rounds (\"x of verify\": the same, over"
+echo "  verify; req/s, p50, p99: medians of the rounds);"
 echo "  hello-rt: the hello plus one Redis PING per request, what any app making one"
 echo "  round trip per request could reach"
 echo "  (signin: over the hash-only rate, bench/hashrate with one process per worker;"
