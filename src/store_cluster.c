@@ -130,9 +130,10 @@ static bool map_str_is(const redisReply *map, const char *key, const char *v)
 }
 
 /* The shard's master that is online: its index in m, -1 if none, -2 if
- * m is full or the node is malformed. */
+ * m is full or the node is malformed, -3 if it has no port for the
+ * transport asked (tls: "tls-port", else "port"). */
 static int shard_master(struct sg_cluster_map *m, const redisReply *nodes,
-                        const struct sg_addr *seed)
+                        const struct sg_addr *seed, bool tls)
 {
     for (size_t j = 0; nodes && j < nodes->elements; j++) {
         const redisReply *n = nodes->element[j], *host, *port;
@@ -142,7 +143,9 @@ static int shard_master(struct sg_cluster_map *m, const redisReply *nodes,
         host = map_get(n, "endpoint");
         if (!host)
             host = map_get(n, "ip");
-        port = map_get(n, "port");
+        port = map_get(n, tls ? "tls-port" : "port");
+        if (!port && map_get(n, tls ? "port" : "tls-port"))
+            return -3;
         if (!host || !host_ok(host) || !port ||
             port->type != REDIS_REPLY_INTEGER || !port_ok(port->integer))
             return -2;
@@ -153,7 +156,7 @@ static int shard_master(struct sg_cluster_map *m, const redisReply *nodes,
 }
 
 int sg_cluster_map_from_shards(struct sg_cluster_map *m, const redisReply *r,
-                               const struct sg_addr *seed, char *why,
+                               const struct sg_addr *seed, bool tls, char *why,
                                size_t cap)
 {
     clear(m);
@@ -173,7 +176,15 @@ int sg_cluster_map_from_shards(struct sg_cluster_map *m, const redisReply *r,
         }
         if (slots->elements == 0)
             continue; /* a shard that serves no slot (a new, empty node) */
-        node = shard_master(m, nodes, seed);
+        node = shard_master(m, nodes, seed, tls);
+        if (node == -3) {
+            set_why(why, cap,
+                    tls ? "CLUSTER SHARDS: a master has no tls-port "
+                          "(set tls-port on every node)"
+                        : "CLUSTER SHARDS: a master has only a tls-port "
+                          "(set redis_tls = on)");
+            return SG_ESTORE;
+        }
         if (node == -2) {
             set_why(why, cap, "CLUSTER SHARDS: a malformed node");
             return SG_ESTORE;

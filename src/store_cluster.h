@@ -24,10 +24,13 @@ struct sg_cluster_map {
 
 /* Fill m from a CLUSTER SHARDS (Redis 7) or CLUSTER SLOTS reply of the
  * node at seed (whose address stands for an empty or "?" endpoint).
+ * CLUSTER SHARDS names a node's plain and TLS ports apart: tls picks
+ * "tls-port" (CLUSTER SLOTS already gives the port of the asking
+ * connection's kind).
  * SG_ESTORE with a reason in why for a reply of another shape. Slots no
  * master serves (a shard whose master failed) are left NO_NODE. */
 int sg_cluster_map_from_shards(struct sg_cluster_map *m, const redisReply *r,
-                               const struct sg_addr *seed, char *why,
+                               const struct sg_addr *seed, bool tls, char *why,
                                size_t cap);
 int sg_cluster_map_from_slots(struct sg_cluster_map *m, const redisReply *r,
                               const struct sg_addr *seed, char *why,

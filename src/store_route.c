@@ -151,7 +151,8 @@ static int ask_map(struct sg_store *s, struct sg_cluster_map *m, char *why,
         snprintf(why, cap, "%s", s->c->errstr);
         return SG_ESTORE;
     } else {
-        rc = sg_cluster_map_from_shards(m, r, &s->addr, why, cap);
+        rc = sg_cluster_map_from_shards(m, r, &s->addr, s->tls != NULL, why,
+                                        cap);
     }
     freeReplyObject(r);
     return rc;

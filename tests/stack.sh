@@ -50,8 +50,8 @@
 # Environment: SG_BIN (default: src/sessiongate in the source tree this
 # script is in), SG_STACK_EXTRA_CONF, SG_VERIFY_MODE (every stack's
 # verify_mode unless SG_STACK_EXTRA_CONF sets one), SG_STACK_TIMEOUT, SG_STACK_USER (app
-# user when root, default www-data), SG_STACK_REDIS (plain, tls or cluster:
-# the shape of Redis, below).
+# user when root, default www-data), SG_STACK_REDIS (plain, tls, cluster or
+# cluster-tls: the shape of Redis, below).
 
 set -u
 shopt -u patsub_replacement 2>/dev/null || true
@@ -259,7 +259,7 @@ write_config() {
 $extra}"
     fi
     # a cluster verifies in roundtrip mode (local is refused with it)
-    [ "$REDIS" = cluster ] && extra=$(grep -v '^verify_mode = ' <<<"$extra")
+    is_cluster && extra=$(grep -v '^verify_mode = ' <<<"$extra")
     render "$TEMPLATES/sessiongate.conf.in" "$tmp"
     # where Redis is, for this stack's shape
     SG_REDIS_LINES=$(redis_config_lines) awk '/^redis = / { print ENVIRON["SG_REDIS_LINES"]; next } { print }' \
@@ -338,12 +338,20 @@ port_listening() {
 #   cluster  three masters on loopback ports (redis-cli --cluster create,
 #            no replicas), given to sessiongate as redis_cluster seeds;
 #            the first one also listens on D/redis.sock
+#   cluster-tls  the same three masters with TLS ports only (port 0,
+#            tls-cluster: the bus is TLS too), certificates as for tls
 # The nodes are "redis", "redis-2", "redis-3": D/NODE.conf, D/NODE.log,
 # D/pids/NODE; their TCP ports are in stack.state (REDIS_PORTS).
 
+is_cluster() { [ "$REDIS" = cluster ] || [ "$REDIS" = cluster-tls ]; }
+is_tls() { [ "$REDIS" = tls ] || [ "$REDIS" = cluster-tls ]; }
+
 redis_nodes() {
-    if [ "$REDIS" = cluster ]; then echo redis redis-2 redis-3; else echo redis; fi
+    if is_cluster; then echo redis redis-2 redis-3; else echo redis; fi
 }
+
+# tls_args: redis-cli's arguments for the TLS ports of this shape
+tls_args() { is_tls && printf '%s\n' --tls --cacert "$D/tls/ca.pem"; }
 
 # node_port NODE: its TCP port (tls, cluster), empty for plain
 node_port() {
@@ -364,7 +372,8 @@ rcli() {
         [ -S "$D/redis.sock" ] || return 1
         redis-cli -s "$D/redis.sock" "$@"
     else
-        redis-cli -h 127.0.0.1 -p "$(node_port "$n")" "$@"
+        # shellcheck disable=SC2046
+        redis-cli -h 127.0.0.1 -p "$(node_port "$n")" $(tls_args) "$@"
     fi
 }
 
@@ -425,13 +434,13 @@ redis_confs() {
         for n in $(redis_nodes); do
             p=$(pick_port) || die "no free port for redis"
             ports="$ports${ports:+ }$p"
-            [ "$REDIS" = cluster ] || continue
+            is_cluster || continue
             p=$(pick_port) || die "no free port for redis"
             bus="$bus${bus:+ }$p"
         done
         printf 'REDIS_PORTS=%s\nREDIS_BUS=%s\n' "$ports" "$bus" >>"$D/stack.state"
     fi
-    [ "$REDIS" = tls ] && { tls_files || die "cannot make the TLS files in $D/tls"; }
+    is_tls && { tls_files || die "cannot make the TLS files in $D/tls"; }
     for n in $(redis_nodes); do
         i=$((i + 1))
         render "$TEMPLATES/redis.conf.in" "$D/$n.conf"
@@ -443,10 +452,15 @@ redis_confs() {
         tls) printf '%s\n' "bind 127.0.0.1" "tls-port $p" \
             "tls-cert-file $D/tls/redis.pem" "tls-key-file $D/tls/redis.key" \
             "tls-ca-cert-file $D/tls/ca.pem" "tls-auth-clients no" >>"$D/$n.conf" ;;
-        cluster) printf '%s\n' "bind 127.0.0.1" "port $p" \
-            "cluster-enabled yes" "cluster-port $(state REDIS_BUS | cut -d' ' -f$i)" \
-            "cluster-config-file $D/$n-nodes.conf" "cluster-node-timeout 5000" >>"$D/$n.conf" ;;
+        cluster) printf '%s\n' "bind 127.0.0.1" "port $p" >>"$D/$n.conf" ;;
+        cluster-tls) printf '%s\n' "bind 127.0.0.1" "port 0" "tls-port $p" \
+            "tls-cert-file $D/tls/redis.pem" "tls-key-file $D/tls/redis.key" \
+            "tls-ca-cert-file $D/tls/ca.pem" "tls-auth-clients no" \
+            "tls-cluster yes" "tls-replication yes" >>"$D/$n.conf" ;;
         esac
+        ! is_cluster || printf '%s\n' "cluster-enabled yes" \
+            "cluster-port $(state REDIS_BUS | cut -d' ' -f$i)" \
+            "cluster-config-file $D/$n-nodes.conf" "cluster-node-timeout 5000" >>"$D/$n.conf"
     done
 }
 
@@ -468,13 +482,13 @@ redis_start() {
         echo "stack.sh: $n did not answer PING" >&2
         return 1
     done
-    [ "$REDIS" = cluster ] || return 0
+    is_cluster || return 0
     # a new cluster: its masters share the slots; a restarted one finds
     # itself again from its nodes.conf files
     if rcli redis cluster info 2>/dev/null | tr -d '\r' | grep -qx 'cluster_slots_assigned:0'; then
         for n in $(redis_nodes); do seeds="$seeds 127.0.0.1:$(node_port "$n")"; done
-        # shellcheck disable=SC2086
-        redis-cli --cluster create $seeds --cluster-replicas 0 --cluster-yes \
+        # shellcheck disable=SC2046,SC2086
+        redis-cli $(tls_args) --cluster create $seeds --cluster-replicas 0 --cluster-yes \
             >>"$D/redis-cluster.out" 2>&1 ||
             { echo "stack.sh: redis-cli --cluster create failed:" >&2; tail -n 20 "$D/redis-cluster.out" >&2; return 1; }
     fi
@@ -501,9 +515,10 @@ redis_config_lines() {
     plain) echo "redis = unix:$D/redis.sock" ;;
     tls) printf '%s\n' "redis = 127.0.0.1:$(node_port redis)" "redis_tls = on" \
         "redis_tls_ca_file = $D/tls/ca.pem" ;;
-    cluster)
+    cluster | cluster-tls)
         for n in $(redis_nodes); do seeds="$seeds${seeds:+, }127.0.0.1:$(node_port "$n")"; done
-        echo "redis_cluster = $seeds" ;;
+        echo "redis_cluster = $seeds"
+        is_tls && printf '%s\n' "redis_tls = on" "redis_tls_ca_file = $D/tls/ca.pem" ;;
     esac
 }
 
@@ -715,7 +730,7 @@ cmd_start() {
     *) die "unknown server '$SERVER' (lighttpd, apache, nginx or cgi)" ;;
     esac
     command -v redis-server >/dev/null || die "redis-server is not installed"
-    [ "$REDIS" != tls ] || command -v openssl >/dev/null || die "SG_STACK_REDIS=tls: openssl is not installed"
+    ! is_tls || command -v openssl >/dev/null || die "SG_STACK_REDIS=$REDIS: openssl is not installed"
     if ! [[ $PORT =~ ^[0-9]+$ ]] || [ "$PORT" -lt 1 ] || [ "$PORT" -gt 65535 ]; then
         die "--port: not a port number: '$PORT'"
     fi
@@ -855,8 +870,8 @@ ROLE=all
 SHIPPED=${SG_STACK_SHIPPED:-0}
 REDIS=${SG_STACK_REDIS:-plain}
 case $REDIS in
-plain | tls | cluster) ;;
-*) die "SG_STACK_REDIS: plain, tls or cluster, not '$REDIS'" ;;
+plain | tls | cluster | cluster-tls) ;;
+*) die "SG_STACK_REDIS: plain, tls, cluster or cluster-tls, not '$REDIS'" ;;
 esac
 while [ $# -gt 0 ]; do
     case $1 in

@@ -150,11 +150,19 @@ sg_pick_port() {
 sg_redis() {
     local p
     p=$(sed -n 's/^REDIS_PORTS=\([0-9]*\).*/\1/p' "$SG_DIR/stack.state" 2>/dev/null)
-    if [ -n "$p" ] && grep -qx 'REDIS=cluster' "$SG_DIR/stack.state"; then
-        redis-cli -c -h 127.0.0.1 -p "$p" "$@"
+    if [ -n "$p" ] && grep -qx 'REDIS=cluster.*' "$SG_DIR/stack.state"; then
+        # shellcheck disable=SC2046
+        redis-cli -c -h 127.0.0.1 -p "$p" $(sg_redis_tls_args "$SG_DIR") "$@"
     else
         redis-cli -s "$SG_DIR/redis.sock" "$@"
     fi
+}
+
+# sg_redis_tls_args DIR: redis-cli's TLS arguments for the stack's TCP
+# ports, none if they are plain
+sg_redis_tls_args() {
+    grep -qx 'REDIS=cluster-tls' "$1/stack.state" 2>/dev/null || return 0
+    echo "--tls --cacert $1/tls/ca.pem"
 }
 
 # sg_redis_nodes [DIR]: redis-cli's address arguments, a line for each
@@ -163,16 +171,16 @@ sg_redis() {
 sg_redis_nodes() {
     local d=${1:-$SG_DIR} p first=1
     echo "-s $d/redis.sock"
-    grep -qx 'REDIS=cluster' "$d/stack.state" 2>/dev/null || return 0
+    grep -qx 'REDIS=cluster.*' "$d/stack.state" 2>/dev/null || return 0
     for p in $(sed -n 's/^REDIS_PORTS=//p' "$d/stack.state"); do
         [ -n "$first" ] && { first=; continue; }
-        echo "-h 127.0.0.1 -p $p"
+        echo "-h 127.0.0.1 -p $p $(sg_redis_tls_args "$d")"
     done
 }
 
 # sg_redis_is SHAPE: the stacks run on that shape of Redis (SG_STACK_REDIS:
-# plain, tls or cluster)
-sg_redis_is() { [ "${SG_STACK_REDIS:-plain}" = "$1" ]; }
+# plain, tls, cluster or cluster-tls, which is both cluster and tls)
+sg_redis_is() { [[ -${SG_STACK_REDIS:-plain}- == *-"$1"-* ]]; }
 
 sg_stack() {
     local cmd=$1

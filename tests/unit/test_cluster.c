@@ -89,10 +89,21 @@ static void test_slots(void)
            "slots: an entry without its master refused");
 }
 
+static int shards_tls(const char *resp, bool tls, char *why, size_t cap)
+{
+    redisReply *r = parse(resp);
+    int rc =
+        r ? sg_cluster_map_from_shards(&map, r, &seed, tls, why, cap) : -99;
+
+    freeReplyObject(r);
+    return rc;
+}
+
 static int from_shards(const char *resp, char *why, size_t cap)
 {
     redisReply *r = parse(resp);
-    int rc = r ? sg_cluster_map_from_shards(&map, r, &seed, why, cap) : -99;
+    int rc =
+        r ? sg_cluster_map_from_shards(&map, r, &seed, false, why, cap) : -99;
 
     freeReplyObject(r);
     return rc;
@@ -139,6 +150,43 @@ static void test_shards(void)
            "shards: a shard without slots refused");
     TAP_OK(from_shards(":1\r\n", why, sizeof(why)) == SG_ESTORE,
            "shards: not an array refused");
+}
+
+/* a shard of one master whose port lines are PORTS (each "$4\r\nport..." or
+ * "$8\r\ntls-port..."), COUNT the node's map length */
+#define ONE_SHARD(count, ports)                                                \
+    "*1\r\n*4\r\n$5\r\nslots\r\n*2\r\n:0\r\n:16383\r\n$5\r\nnodes\r\n*1\r\n"   \
+    "*" count "\r\n$2\r\nid\r\n$1\r\nm\r\n" ports                              \
+    "$8\r\nendpoint\r\n$9\r\n127.0.0.1\r\n$4\r\nrole\r\n$6\r\nmaster\r\n"    \
+    "$6\r\nhealth\r\n$6\r\nonline\r\n"
+#define PLAIN_PORT "$4\r\nport\r\n:7001\r\n"
+#define TLS_PORT "$8\r\ntls-port\r\n:7401\r\n"
+
+/* CLUSTER SHARDS names both ports of a node: a client over TLS takes the
+ * TLS one; a TLS-only cluster (port 0) lists no "port" at all */
+static void test_shards_tls(void)
+{
+    char why[128] = "";
+    const char *both = ONE_SHARD("12", PLAIN_PORT TLS_PORT);
+    const char *tls_only = ONE_SHARD("10", TLS_PORT);
+    const char *plain_only = ONE_SHARD("10", PLAIN_PORT);
+
+    TAP_OK(shards_tls(both, false, why, sizeof(why)) == SG_OK &&
+               map.n == 1 && map.nodes[0].port == 7001,
+           "shards: plain client, both ports: the plain one");
+    TAP_OK(shards_tls(both, true, why, sizeof(why)) == SG_OK && map.n == 1 &&
+               map.nodes[0].port == 7401,
+           "shards: TLS client, both ports: the TLS one");
+    TAP_OK(shards_tls(tls_only, true, why, sizeof(why)) == SG_OK &&
+               map.n == 1 && map.nodes[0].port == 7401 &&
+               map.slot_node[16383] == 0,
+           "shards: TLS client, a TLS-only cluster: its tls-port");
+    TAP_OK(shards_tls(tls_only, false, why, sizeof(why)) == SG_ESTORE &&
+               strstr(why, "redis_tls = on"),
+           "shards: plain client, a TLS-only cluster: refused, says why");
+    TAP_OK(shards_tls(plain_only, true, why, sizeof(why)) == SG_ESTORE &&
+               strstr(why, "no tls-port"),
+           "shards: TLS client, no tls-port: refused, says why");
 }
 
 static void test_redirects(void)
@@ -204,6 +252,7 @@ int main(void)
 {
     test_slots();
     test_shards();
+    test_shards_tls();
     test_redirects();
     test_route_key();
     return tap_done();
