@@ -395,11 +395,19 @@ up_or_dead() {
     "$@" || ! alive "$pid"
 }
 
-# pick_port: a loopback port nothing listens on now, random in 20000-59999
+# pick_port: a loopback port nothing listens on now, random from 20000 up
+# to the ephemeral range
 pick_port() {
     local p i
+    # below the kernel's ephemeral ports: a port that is some client's
+    # local end (curl, redis-cli, a worker's link) does not listen, yet
+    # a server cannot bind it
+    local span lo
+    read -r lo _ 2>/dev/null </proc/sys/net/ipv4/ip_local_port_range || lo=32768
+    span=$((lo - 20000))
+    [ "$span" -ge 1000 ] || span=40000
     for ((i = 0; i < 50; i++)); do
-        p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+        p=$((20000 + (RANDOM * 32768 + RANDOM) % span))
         port_listening "$p" || { echo "$p"; return 0; }
     done
     return 1

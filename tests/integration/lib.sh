@@ -130,11 +130,19 @@ sg_port_listening() {
         END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 
-# A free loopback port: random in 20000-59999, not listening now.
+# A free loopback port: random from 20000 up to the ephemeral range, not
+# listening now.
 sg_pick_port() {
     local port i
+    # below the kernel's ephemeral ports: a port that is some client's
+    # local end (curl, redis-cli, a worker's link) does not listen, yet
+    # a server cannot bind it
+    local span lo
+    read -r lo _ 2>/dev/null </proc/sys/net/ipv4/ip_local_port_range || lo=32768
+    span=$((lo - 20000))
+    [ "$span" -ge 1000 ] || span=40000
     for ((i = 0; i < 50; i++)); do
-        port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+        port=$((20000 + (RANDOM * 32768 + RANDOM) % span))
         sg_port_listening "$port" || {
             echo "$port"
             return 0

@@ -316,6 +316,7 @@ test_sentinel_over_tls() {
     redis-server "$TLS_WORK/sentinel/sentinel.conf" --sentinel </dev/null &
     SN_PID=$!
     sg_poll 60 replica_up && sg_poll 60 sentinel_up || {
+        tail -n 15 "$TLS_WORK/replica.log" "$TLS_WORK/sentinel.log" 2>&1
         stop_sentinel_topology
         fail "the replica or the sentinel did not start"
         return
