@@ -457,15 +457,14 @@ redis_confs() {
         fi
         p=$(node_port "$n")
         case $REDIS in
-        tls) printf '%s\n' "bind 127.0.0.1" "tls-port $p" \
+        cluster) printf '%s\n' "bind 127.0.0.1" "port $p" >>"$D/$n.conf" ;;
+        tls | cluster-tls) printf '%s\n' "bind 127.0.0.1" "tls-port $p" \
             "tls-cert-file $D/tls/redis.pem" "tls-key-file $D/tls/redis.key" \
             "tls-ca-cert-file $D/tls/ca.pem" "tls-auth-clients no" >>"$D/$n.conf" ;;
-        cluster) printf '%s\n' "bind 127.0.0.1" "port $p" >>"$D/$n.conf" ;;
-        cluster-tls) printf '%s\n' "bind 127.0.0.1" "port 0" "tls-port $p" \
-            "tls-cert-file $D/tls/redis.pem" "tls-key-file $D/tls/redis.key" \
-            "tls-ca-cert-file $D/tls/ca.pem" "tls-auth-clients no" \
-            "tls-cluster yes" "tls-replication yes" >>"$D/$n.conf" ;;
         esac
+        # the template's port 0 stands: TLS ports only, the bus too
+        [ "$REDIS" != cluster-tls ] ||
+            printf '%s\n' "tls-cluster yes" "tls-replication yes" >>"$D/$n.conf"
         ! is_cluster || printf '%s\n' "cluster-enabled yes" \
             "cluster-port $(state REDIS_BUS | cut -d' ' -f$i)" \
             "cluster-config-file $D/$n-nodes.conf" "cluster-node-timeout 5000" >>"$D/$n.conf"
