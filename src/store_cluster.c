@@ -180,7 +180,7 @@ int sg_cluster_map_from_shards(struct sg_cluster_map *m, const redisReply *r,
         if (node == -3) {
             set_why(why, cap,
                     tls ? "CLUSTER SHARDS: a master has no tls-port "
-                          "(set tls-port on every node)"
+                          "(set tls-port and tls-cluster yes on every node)"
                         : "CLUSTER SHARDS: a master has only a tls-port "
                           "(set redis_tls = on)");
             return SG_ESTORE;

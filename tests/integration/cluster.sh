@@ -22,6 +22,14 @@
 #       --cluster reshard under the same load: every answer 200 (last: two
 #       masters with slots are left, too few to elect a replica)
 #
+# With SG_CLUSTER_TLS=1 (tests/integration/cluster-tls.sh) every node also
+# has a tls-port, the cluster bus and replication are TLS (tls-cluster,
+# tls-replication: else the nodes never learn each other's TLS ports), and
+# sessiongate speaks TLS to the masters (redis_tls, the seeds' TLS ports,
+# a CA made here). The tests read the nodes on their plain ports; what
+# the nodes do among themselves (create, MIGRATE, reshard) goes to the
+# TLS ports.
+#
 # Environment: as lib.sh (SG_BIN, SG_KEEP, SG_SKIP_INTEGRATION).
 
 # shellcheck source=tests/integration/lib.sh
@@ -39,22 +47,38 @@ FAILOVER_BOUND=60
 SETTLE_MS=5000
 NODES="n1 n2 n3 n4 n5 n6"
 CL_WORK=
-declare -A PORT PID
+CL_TLS=${SG_CLUSTER_TLS:-0}
+declare -A PORT TLSPORT PID
 
 rcli() { redis-cli -h 127.0.0.1 -p "$1" "${@:2}"; }
+# tls_args: redis-cli's arguments for the nodes' TLS ports (none: plain)
+tls_args() { [ "$CL_TLS" = 1 ] && printf '%s\n' --tls --cacert "$CL_WORK/tls/ca.pem"; }
+# bus_port PORT: the port by which the nodes reach the node at PORT among
+# themselves (its TLS port when the bus is TLS)
+bus_port() {
+    local n
+    [ "$CL_TLS" = 1 ] || { echo "$1"; return; }
+    for n in $NODES; do [ "${PORT[$n]}" = "$1" ] && echo "${TLSPORT[$n]}"; done
+}
 
 # start_node NAME: a cluster-enabled redis-server on free ports (its bus
 # port too), retried on other ports if they were taken meanwhile
 start_node() {
-    local n=$1 try
+    local n=$1 try tls=()
     for try in 1 2 3 4 5; do
         PORT[$n]=$(sg_pick_port) && local bus && bus=$(sg_pick_port) || return 1
+        if [ "$CL_TLS" = 1 ]; then
+            TLSPORT[$n]=$(sg_pick_port) || return 1
+            tls=(--tls-port "${TLSPORT[$n]}" --tls-cert-file "$CL_WORK/tls/redis.pem"
+                --tls-key-file "$CL_WORK/tls/redis.key" --tls-ca-cert-file "$CL_WORK/tls/ca.pem"
+                --tls-auth-clients no --tls-cluster yes --tls-replication yes)
+        fi
         mkdir -p "$CL_WORK/$n"
         redis-server --port "${PORT[$n]}" --bind 127.0.0.1 \
             --cluster-enabled yes --cluster-port "$bus" \
             --cluster-config-file "$CL_WORK/$n/nodes.conf" \
             --cluster-node-timeout 1000 --save '' --appendonly no \
-            --dir "$CL_WORK/$n" --logfile "$CL_WORK/$n.log" </dev/null &
+            --dir "$CL_WORK/$n" --logfile "$CL_WORK/$n.log" "${tls[@]}" </dev/null &
         PID[$n]=$!
         sg_poll 60 eval "! kill -0 ${PID[$n]} 2>/dev/null || [ \"\$(rcli ${PORT[$n]} ping 2>/dev/null)\" = PONG ]"
         [ "$(rcli "${PORT[$n]}" ping 2>/dev/null)" = PONG ] && return 0
@@ -94,15 +118,19 @@ name_of_port() { local n; for n in $NODES; do [ "${PORT[$n]}" = "$1" ] && echo "
 slot_of_user() { rcli "${PORT[n1]}" CLUSTER KEYSLOT "sg:{u:$1}:user"; }
 
 oneTimeSetUp() {
-    local n addrs=
+    local n addrs='' conf
     CL_WORK=$(mktemp -d "${TMPDIR:-/tmp}/sg-cluster.XXXXXX") || return 1
     LOAD_DIR=$CL_WORK
+    if [ "$CL_TLS" = 1 ]; then
+        # the stack's app user reads the CA in here
+        chmod 0755 "$CL_WORK" && sg_tls_certs "$CL_WORK/tls" || return 1
+    fi
     for n in $NODES; do
         start_node "$n" || { echo "cluster.sh: redis $n did not start" >&2; return 1; }
-        addrs="$addrs 127.0.0.1:${PORT[$n]}"
+        addrs="$addrs 127.0.0.1:$(bus_port "${PORT[$n]}")"
     done
-    # shellcheck disable=SC2086
-    redis-cli --cluster create $addrs --cluster-replicas 1 --cluster-yes \
+    # shellcheck disable=SC2046,SC2086
+    redis-cli $(tls_args) --cluster create $addrs --cluster-replicas 1 --cluster-yes \
         >"$CL_WORK/create.log" 2>&1 || {
         echo "cluster.sh: redis-cli --cluster create failed:" >&2
         tail -n 5 "$CL_WORK/create.log" >&2
@@ -111,7 +139,11 @@ oneTimeSetUp() {
     sg_poll 120 cluster_ok || { echo "cluster.sh: the cluster never became ok" >&2; return 1; }
     # redis_timeout bounds how long a command is tried again while its
     # slot moves: far more than the tests' migrations hold it
-    api_use_stack main nginx "redis_cluster = 127.0.0.1:${PORT[n1]}, 127.0.0.1:${PORT[n2]}, 127.0.0.1:${PORT[n3]}
+    conf="redis_cluster = 127.0.0.1:${PORT[n1]}, 127.0.0.1:${PORT[n2]}, 127.0.0.1:${PORT[n3]}"
+    [ "$CL_TLS" = 1 ] && conf="redis_cluster = 127.0.0.1:${TLSPORT[n1]}, 127.0.0.1:${TLSPORT[n2]}, 127.0.0.1:${TLSPORT[n3]}
+redis_tls = on
+redis_tls_ca_file = $CL_WORK/tls/ca.pem"
+    api_use_stack main nginx "$conf
 redis_timeout = 10s" ||
         return 1
 }
@@ -242,7 +274,7 @@ test_slot_migrated_under_load() {
     rcli "$src" CLUSTER SETSLOT "$slot" MIGRATING "$dstid" >/dev/null
     keys=$(rcli "$src" CLUSTER GETKEYSINSLOT "$slot" 100 | tr '\n' ' ')
     # shellcheck disable=SC2086
-    rcli "$src" MIGRATE 127.0.0.1 "$dst" "" 0 5000 KEYS $keys >/dev/null
+    rcli "$src" MIGRATE 127.0.0.1 "$(bus_port "$dst")" "" 0 5000 KEYS $keys >/dev/null
     asked=$(asking_calls "$dst")
     one=$CL_WORK/one.out
     curl -s -o /dev/null --max-time 60 -H "Authorization: Bearer $API_TOKEN" \
@@ -298,7 +330,8 @@ test_reshard_under_load() {
     n=$(rcli "$src" CLUSTER NODES | awk '$3 ~ /myself/ { c = 0; for (i = 9; i <= NF; i++) { split($i, r, "-"); c += (r[2] == "" ? 1 : r[2] - r[1] + 1) } print c }')
     load_start "$API_TOKEN"
     sg_poll 30 enough_after 0 || fail "the load did not start"
-    redis-cli --cluster reshard "127.0.0.1:$src" --cluster-from "$(node_id "$src")" \
+    # shellcheck disable=SC2046
+    redis-cli $(tls_args) --cluster reshard "127.0.0.1:$(bus_port "$src")" --cluster-from "$(node_id "$src")" \
         --cluster-to "$(node_id "$dst")" --cluster-slots "$n" --cluster-yes \
         >"$CL_WORK/reshard.log" 2>&1 || fail "redis-cli --cluster reshard failed: $(tail -n 3 "$CL_WORK/reshard.log")"
     t=$(date +%s%3N)

@@ -186,6 +186,26 @@ sg_redis_nodes() {
     done
 }
 
+# sg_tls_certs DIR: DIR/ca.pem, a test CA, and DIR/redis.pem and
+# DIR/redis.key, a certificate it signed for 127.0.0.1 (P-256, two days);
+# DIR and the CA readable by the stacks' app user
+sg_tls_certs() {
+    local d=$1
+    mkdir -p "$d" && chmod 0755 "$d" || return 1
+    (
+        set -e
+        umask 077
+        openssl req -x509 -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+            -keyout "$d/ca.key" -out "$d/ca.pem" -days 2 -subj /CN=sessiongate-test-ca
+        openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+            -keyout "$d/redis.key" -out "$d/redis.csr" -subj /CN=127.0.0.1
+        printf 'subjectAltName = IP:127.0.0.1\n' >"$d/ext"
+        openssl x509 -req -in "$d/redis.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
+            -CAcreateserial -days 2 -extfile "$d/ext" -out "$d/redis.pem"
+    ) >"$d/openssl.out" 2>&1 || { cat "$d/openssl.out" >&2; return 1; }
+    chmod 0644 "$d/ca.pem"
+}
+
 # sg_redis_is SHAPE: the stacks run on that shape of Redis (SG_STACK_REDIS:
 # plain, tls, cluster or cluster-tls, which is both cluster and tls)
 sg_redis_is() { [[ -${SG_STACK_REDIS:-plain}- == *-"$1"-* ]]; }

@@ -185,7 +185,7 @@ static void test_shards_tls(void)
                strstr(why, "redis_tls = on"),
            "shards: plain client, a TLS-only cluster: refused, says why");
     TAP_OK(shards_tls(plain_only, true, why, sizeof(why)) == SG_ESTORE &&
-               strstr(why, "no tls-port"),
+               strstr(why, "no tls-port") && strstr(why, "tls-cluster yes"),
            "shards: TLS client, no tls-port: refused, says why");
 }
 
