@@ -58,6 +58,9 @@ shopt -u patsub_replacement 2>/dev/null || true
 
 # The source tree is where this script is (also in a VPATH build).
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# sg_pick_port, sg_port_listening, sg_tls_certs
+# shellcheck source=tests/net.sh
+. "$TOP/tests/net.sh"
 SG_BIN=${SG_BIN:-$TOP/src/sessiongate}
 SG_STACK_TIMEOUT=${SG_STACK_TIMEOUT:-120}
 TEMPLATES=$TOP/tests/stack
@@ -318,14 +321,6 @@ port_taken() {
     grep -qs 'Address already in use' "$D"/*.log
 }
 
-# port_listening PORT: some socket already listens on PORT (any address).
-port_listening() {
-    local hex
-    hex=$(printf '%04X' "$1")
-    awk -v hex="$hex" '$4 == "0A" { n = split($2, a, ":"); if (a[n] == hex) found = 1 }
-        END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
-}
-
 # ---- redis -----------------------------------------------------------------
 #
 # SG_STACK_REDIS (recorded in stack.state as REDIS) picks what sessiongate
@@ -395,44 +390,6 @@ up_or_dead() {
     "$@" || ! alive "$pid"
 }
 
-# pick_port: a loopback port nothing listens on now, random from 20000 up
-# to the ephemeral range
-pick_port() {
-    local p i
-    # below the kernel's ephemeral ports: a port that is some client's
-    # local end (curl, redis-cli, a worker's link) does not listen, yet
-    # a server cannot bind it
-    local span lo
-    read -r lo _ 2>/dev/null </proc/sys/net/ipv4/ip_local_port_range || lo=32768
-    span=$((lo - 20000))
-    [ "$span" -ge 1000 ] || span=40000
-    for ((i = 0; i < 50; i++)); do
-        p=$((20000 + (RANDOM * 32768 + RANDOM) % span))
-        port_listening "$p" || { echo "$p"; return 0; }
-    done
-    return 1
-}
-
-# tls_files: D/tls/ca.pem and a certificate for 127.0.0.1 signed by it
-# (P-256, valid for two days: a stack lives for one test run)
-tls_files() {
-    local t=$D/tls
-    [ -s "$t/redis.pem" ] && return 0
-    mkdir -p "$t" && chmod 0755 "$t" || return 1
-    (
-        set -e
-        umask 077
-        openssl req -x509 -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
-            -keyout "$t/ca.key" -out "$t/ca.pem" -days 2 -subj /CN=sessiongate-stack-ca
-        openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
-            -keyout "$t/redis.key" -out "$t/redis.csr" -subj /CN=127.0.0.1
-        printf 'subjectAltName = IP:127.0.0.1, DNS:localhost\n' >"$t/ext"
-        openssl x509 -req -in "$t/redis.csr" -CA "$t/ca.pem" -CAkey "$t/ca.key" \
-            -CAcreateserial -days 2 -extfile "$t/ext" -out "$t/redis.pem"
-    ) >>"$D/openssl.out" 2>&1 || { cat "$D/openssl.out" >&2; return 1; }
-    chmod 0644 "$t/ca.pem"
-}
-
 # redis_confs: D/NODE.conf for each node, from tests/stack/redis.conf.in
 # and the lines of the shape; picks the TCP ports the first time.
 redis_confs() {
@@ -440,15 +397,15 @@ redis_confs() {
     if [ "$REDIS" != plain ] && [ -z "$(state REDIS_PORTS)" ]; then
         # client ports, and a cluster's bus ports
         for n in $(redis_nodes); do
-            p=$(pick_port) || die "no free port for redis"
+            p=$(sg_pick_port) || die "no free port for redis"
             ports="$ports${ports:+ }$p"
             is_cluster || continue
-            p=$(pick_port) || die "no free port for redis"
+            p=$(sg_pick_port) || die "no free port for redis"
             bus="$bus${bus:+ }$p"
         done
         printf 'REDIS_PORTS=%s\nREDIS_BUS=%s\n' "$ports" "$bus" >>"$D/stack.state"
     fi
-    is_tls && { tls_files || die "cannot make the TLS files in $D/tls"; }
+    is_tls && { sg_tls_certs "$D/tls" || die "cannot make the TLS files in $D/tls"; }
     for n in $(redis_nodes); do
         i=$((i + 1))
         render "$TEMPLATES/redis.conf.in" "$D/$n.conf"
@@ -746,7 +703,7 @@ cmd_start() {
     if [ "$(id -u)" != 0 ] && { [ "$SERVER" = apache ] || [ "$SERVER" = cgi ]; }; then
         : # Apache runs unprivileged on a high port, without User/Group.
     fi
-    if port_listening "$PORT"; then
+    if sg_port_listening "$PORT"; then
         echo "stack.sh: port $PORT is taken" >&2
         exit 3
     fi

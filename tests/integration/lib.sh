@@ -49,6 +49,9 @@
 SG_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SG_BIN=${SG_BIN:-$SG_TOP/src/sessiongate}
 SG_STACK=$SG_TOP/tests/stack.sh
+# sg_pick_port, sg_port_listening, sg_tls_certs
+# shellcheck source=tests/net.sh
+. "$SG_TOP/tests/net.sh"
 SG_CURL_TIMEOUT=${SG_CURL_TIMEOUT:-60}
 export SG_BIN
 
@@ -122,35 +125,6 @@ sg_suite_server() {
     fi
 }
 
-# sg_port_listening PORT: some socket listens on PORT (any address).
-sg_port_listening() {
-    local hex
-    hex=$(printf '%04X' "$1")
-    awk -v hex="$hex" '$4 == "0A" { n = split($2, a, ":"); if (a[n] == hex) found = 1 }
-        END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
-}
-
-# A free loopback port: random from 20000 up to the ephemeral range, not
-# listening now.
-sg_pick_port() {
-    local port i
-    # below the kernel's ephemeral ports: a port that is some client's
-    # local end (curl, redis-cli, a worker's link) does not listen, yet
-    # a server cannot bind it
-    local span lo
-    read -r lo _ 2>/dev/null </proc/sys/net/ipv4/ip_local_port_range || lo=32768
-    span=$((lo - 20000))
-    [ "$span" -ge 1000 ] || span=40000
-    for ((i = 0; i < 50; i++)); do
-        port=$((20000 + (RANDOM * 32768 + RANDOM) % span))
-        sg_port_listening "$port" || {
-            echo "$port"
-            return 0
-        }
-    done
-    return 1
-}
-
 # sg_redis ARGS...: redis-cli to the stack's data: SG_DIR/redis.sock, or
 # on a cluster its first master's port with -c (which follows MOVED, so a
 # command naming a key reaches the master of its slot; redis-cli takes no
@@ -184,26 +158,6 @@ sg_redis_nodes() {
         [ -n "$first" ] && { first=; continue; }
         echo "-h 127.0.0.1 -p $p $(sg_redis_tls_args "$d")"
     done
-}
-
-# sg_tls_certs DIR: DIR/ca.pem, a test CA, and DIR/redis.pem and
-# DIR/redis.key, a certificate it signed for 127.0.0.1 (P-256, two days);
-# DIR and the CA readable by the stacks' app user
-sg_tls_certs() {
-    local d=$1
-    mkdir -p "$d" && chmod 0755 "$d" || return 1
-    (
-        set -e
-        umask 077
-        openssl req -x509 -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
-            -keyout "$d/ca.key" -out "$d/ca.pem" -days 2 -subj /CN=sessiongate-test-ca
-        openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
-            -keyout "$d/redis.key" -out "$d/redis.csr" -subj /CN=127.0.0.1
-        printf 'subjectAltName = IP:127.0.0.1\n' >"$d/ext"
-        openssl x509 -req -in "$d/redis.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
-            -CAcreateserial -days 2 -extfile "$d/ext" -out "$d/redis.pem"
-    ) >"$d/openssl.out" 2>&1 || { cat "$d/openssl.out" >&2; return 1; }
-    chmod 0644 "$d/ca.pem"
 }
 
 # sg_redis_is SHAPE: the stacks run on that shape of Redis (SG_STACK_REDIS:
